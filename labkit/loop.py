@@ -1,0 +1,263 @@
+"""The feedback loop: one pure ``step`` per round, and ``simulate`` over rounds and seeds.
+
+One round, in the order of DESIGN.md: creation (human creators and the GenAI add items),
+recommendation (scores, then a policy builds each user's slate), choice (logit model
+with no-click), drift (tastes move toward what was consumed), logging (with provenance
+bits), retraining (the recommender and the generator refit on the data strategy's rows)
+and measurement (the round's metrics).
+
+``simulate`` scans ``step`` over rounds under ``jax.jit``; ``simulate_seeds`` and
+``simulate_grid`` ``jax.vmap`` it over seeds and over a grid of param levers, so a whole
+ablation is one compiled call with no Python loop over seeds or rounds.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
+
+from labkit import data as data_mod
+from labkit import generator as gen_mod
+from labkit import metrics as M
+from labkit import users as users_mod
+from labkit import world as world_mod
+from labkit.config import Config, Params, Static
+from labkit.policies import POLICIES, SlateContext, with_novelty
+from labkit.recommenders import RECOMMENDERS, World
+
+
+class State(NamedTuple):
+    """Everything the loop carries from one round to the next."""
+
+    round: Int[Array, ""]
+    catalog: world_mod.Catalog
+    creators: world_mod.Creators
+    users: users_mod.Users
+    generator: gen_mod.Generator
+    recommender: Any
+    log: data_mod.Log
+    exposure: Float[Array, "items"]  # impressions so far of the item in each slot
+
+
+def init_state(key: Array, static: Static, params: Params) -> State:
+    """The world before round 0: creators, initial catalog, users, untrained recommender."""
+    k_creators, k_catalog, k_users, k_rec = jax.random.split(key, 4)
+    creators = world_mod.init_creators(k_creators, static, params)
+    catalog = world_mod.initial_catalog(k_catalog, static, params, creators)
+    live = catalog.alive.astype(jnp.float32)
+    return State(
+        round=jnp.int32(0),
+        catalog=catalog,
+        creators=creators,
+        users=users_mod.init_users(k_users, static, params),
+        generator=gen_mod.fit(catalog.features, live),
+        recommender=RECOMMENDERS[static.recommender].init(k_rec, static, params),
+        log=data_mod.empty_log(static),
+        exposure=jnp.zeros(static.n_items),
+    )
+
+
+def create(key: Array, state: State, static: Static, params: Params) -> State:
+    """Creation: ``new_items`` items, each synthetic with probability ``synthetic_share``."""
+    if static.new_items == 0:
+        return state
+    k_human, k_synth, k_coin = jax.random.split(key, 3)
+    human, creator = world_mod.human_items(k_human, state.creators, static.new_items, params)
+    synth = gen_mod.sample(k_synth, state.generator, static.new_items, params.generator_temperature)
+    is_synthetic = jax.random.uniform(k_coin, (static.new_items,)) < params.synthetic_share
+    features = jnp.where(is_synthetic[:, None], synth, human)
+    catalog, slots = world_mod.insert(state.catalog, features, is_synthetic, creator, state.round)
+    return state._replace(catalog=catalog, exposure=state.exposure.at[slots].set(0.0))
+
+
+def step(static: Static, params: Params, state: State, key: Array) -> tuple[State, dict[str, Array]]:
+    """One round of the loop; returns the new state and the round's metrics."""
+    k_create, k_score, k_policy, k_choice, k_fit, k_pairs = jax.random.split(key, 6)
+    recommender = RECOMMENDERS[static.recommender]
+
+    # 1. creation
+    state = create(k_create, state, static, params)
+    catalog, users = state.catalog, state.users
+    popularity_before = state.exposure
+
+    # 2. recommendation
+    context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
+    scores = recommender.score(state.recommender, World(catalog, users), k_score)
+    scores = with_novelty(scores, context, params)
+    slate = POLICIES[static.policy](k_policy, scores, context, params, static.slate_size)
+
+    # 3. choice
+    slate_features = catalog.features[slate.items]
+    slate_utility = users_mod.utility(users.theta, slate_features)
+    choice = users_mod.choose(k_choice, slate_utility, params)
+    position = jnp.maximum(choice.position, 0)
+    consumed_item = jnp.where(choice.clicked, jnp.take_along_axis(slate.items, position[:, None], 1)[:, 0], -1)
+    consumed_features = jnp.take_along_axis(slate_features, position[:, None, None], 1)[:, 0]
+    consumed_utility = jnp.take_along_axis(slate_utility, position[:, None], 1)[:, 0]
+    click = jax.nn.one_hot(choice.position, static.slate_size, dtype=bool)  # -1 gives all False
+
+    # 4. drift (influence is judged on the tastes the user arrived with this round)
+    was_influenced = users_mod.influenced(users, params.influence_threshold)
+    users = users_mod.drift(users, consumed_features, choice.clicked, params.drift)
+
+    # 5. logging
+    log = data_mod.record(state.log, state.round, slate.items, click, slate.organic, was_influenced, catalog)
+    exposure = state.exposure + jnp.zeros_like(state.exposure).at[slate.items.reshape(-1)].add(1.0)
+
+    # 6. retraining: the recommender on the strategy's rows, the GenAI on what was engaged
+    training = data_mod.training_data(log, catalog, state.round, static, params)
+    rec_state = recommender.fit(state.recommender, training, World(catalog, users), k_fit, static, params)
+    generator = gen_mod.fit(slate_features.reshape(-1, static.n_topics),
+                            click.reshape(-1).astype(jnp.float32), previous=state.generator)
+
+    new_state = State(round=state.round + 1, catalog=catalog, creators=state.creators, users=users,
+                      generator=generator, recommender=rec_state, log=log, exposure=exposure)
+
+    # 7. measurement
+    metrics = round_metrics(
+        new_state, slate.items, slate_features, choice.clicked, consumed_item, consumed_features,
+        consumed_utility, popularity_before, training, k_pairs, static)
+    return new_state, metrics
+
+
+def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Float[Array, "users k topics"],
+                  clicked, consumed_item, consumed_features, consumed_utility, popularity_before,
+                  training: data_mod.TrainingData, key: Array, static: Static) -> dict[str, Array]:
+    """The metrics of DESIGN.md for the round just played."""
+    catalog, users = state.catalog, state.users
+    n_items = static.n_items
+    exposure = jnp.zeros(n_items).at[slate.reshape(-1)].add(1.0)
+    consumption = jnp.zeros(n_items).at[jnp.maximum(consumed_item, 0)].add(clicked.astype(jnp.float32))
+    alive = catalog.alive
+    exposure_topics = slate_features.sum(axis=(0, 1))
+    consumption_topics = (clicked[:, None] * consumed_features).sum(axis=0)
+    # Homogenization over each user's consumption so far (the log holds the whole history).
+    history = jnp.where(state.log.click & (state.log.round >= 0)[:, None, None], state.log.uid, -1)
+    history = jnp.moveaxis(history, 1, 0).reshape(static.n_users, -1)
+    pairs = M.sample_pairs(key, static.n_users, static.n_pairs) if static.n_users > 1 else None
+    theta_entropy = jax.vmap(M.entropy)(users.theta)
+    return {
+        "exposure_entropy": M.entropy(exposure, alive),
+        "exposure_effective_items": M.effective_number(exposure, alive),
+        "consumption_entropy": M.entropy(consumption, alive),
+        "consumption_effective_items": M.effective_number(consumption, alive),
+        "exposure_topic_entropy": M.entropy(exposure_topics),
+        "consumption_topic_entropy": M.entropy(consumption_topics),
+        "exposure_gini": M.gini(exposure, alive),
+        "coverage": M.coverage(exposure, alive),
+        "long_tail_share": M.long_tail_share(exposure, alive),
+        "homogenization": (M.jaccard_homogenization(history, pairs) if pairs is not None
+                           else jnp.float32(0.0)),
+        "intra_list_diversity": M.intra_list_diversity(slate_features),
+        "novelty": M.novelty(slate.reshape(-1), popularity_before, alive),
+        "preference_drift": M.preference_drift(users.theta, users.theta0),
+        "preference_spread": M.preference_spread(users.theta),
+        "user_taste_entropy": theta_entropy.mean(),
+        "synthetic_exposure_share": M.share(catalog.synthetic[slate]),
+        "synthetic_catalog_share": M.share(catalog.synthetic, alive),
+        "training_ai_share": data_mod.ai_share_of_training(training),
+        "ctr": M.share(clicked),
+        "true_utility": M.mean_utility(consumed_utility, clicked),
+        "alive_items": alive.sum().astype(jnp.float32),
+    }
+
+
+METRIC_NAMES = (
+    "exposure_entropy", "exposure_effective_items", "consumption_entropy", "consumption_effective_items",
+    "exposure_topic_entropy", "consumption_topic_entropy", "exposure_gini", "coverage", "long_tail_share",
+    "homogenization", "intra_list_diversity", "novelty", "preference_drift", "preference_spread",
+    "user_taste_entropy", "synthetic_exposure_share", "synthetic_catalog_share", "training_ai_share",
+    "ctr", "true_utility", "alive_items",
+)
+
+
+def _run(static: Static, params: Params, key: Array, progress: bool = False):
+    k_init, k_rounds = jax.random.split(key)
+    state = init_state(k_init, static, params)
+    keys = jax.random.split(k_rounds, static.rounds)
+
+    def body(state, key):
+        if progress:
+            jax.debug.callback(_progress.tick, state.round)
+        return step(static, params, state, key)
+
+    return jax.lax.scan(body, state, keys)
+
+
+class _Progress:
+    """Host-side progress bar fed from inside the compiled scan (one tick per round)."""
+
+    bar = None
+
+    def tick(self, round_) -> None:
+        if self.bar is not None:
+            done = int(round_) + 1
+            if done > self.bar.n:
+                self.bar.update(done - self.bar.n)
+
+
+_progress = _Progress()
+
+
+@contextmanager
+def progress_bar(rounds: int, desc: str = "rounds"):
+    """Show a tqdm bar over rounds while a simulation called with ``progress=True`` runs."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=rounds, desc=desc, unit="round") as bar:
+        _progress.bar = bar
+        try:
+            yield bar
+        finally:
+            _progress.bar = None
+
+
+@partial(jax.jit, static_argnums=(0, 3))
+def _simulate(static: Static, params: Params, key: Array, progress: bool = False):
+    return _run(static, params, key, progress)
+
+
+@partial(jax.jit, static_argnums=(0, 3))
+def _simulate_seeds(static: Static, params: Params, keys: Array, progress: bool = False):
+    return jax.vmap(lambda k: _run(static, params, k, progress))(keys)
+
+
+@partial(jax.jit, static_argnums=(0, 3))
+def _simulate_grid(static: Static, params: Params, keys: Array, progress: bool = False):
+    over_seeds = jax.vmap(lambda p, k: _run(static, p, k, progress), in_axes=(None, 0))
+    return jax.vmap(over_seeds, in_axes=(0, None))(params, keys)
+
+
+def simulate(config: Config, key: Array) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
+    """Run one world for ``config.rounds`` rounds from PRNG ``key``.
+
+    Returns the final state and a dict of metric time series, one value per round.
+    """
+    return _simulate(config.static, config.params, key)
+
+
+def seed_keys(seeds) -> Array:
+    """One PRNG key per integer seed."""
+    return jax.vmap(jax.random.key)(jnp.asarray(list(seeds), dtype=jnp.uint32))
+
+
+def simulate_seeds(config: Config, seeds, progress: bool = False
+                   ) -> tuple[State, dict[str, Float[Array, "seeds rounds"]]]:
+    """Run the same config for several integer seeds in one vmapped, compiled call.
+
+    Seed ``s`` uses ``jax.random.key(s)``, so its numbers are the same whether it runs
+    alone or in a batch. ``progress=True`` ticks :func:`progress_bar` once per round.
+    """
+    return _simulate_seeds(config.static, config.params, seed_keys(seeds), progress)
+
+
+def simulate_grid(config: Config, params: Params, seeds, progress: bool = False
+                  ) -> tuple[State, dict[str, Float[Array, "points seeds rounds"]]]:
+    """Run a batch of params (leading axis = grid point, see :func:`labkit.config.params_grid`)
+    crossed with seeds, in one compiled call."""
+    return _simulate_grid(config.static, params, seed_keys(seeds), progress)
