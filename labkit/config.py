@@ -55,8 +55,9 @@ class Lever:
 
     def validate(self, value: Any, where: str = "config") -> Any:
         """Return ``value`` coerced to the lever's type, or raise a :class:`ConfigError`."""
+        given = value
         fail = lambda why: ConfigError(  # noqa: E731
-            f"{where}: {self.name} = {value!r} {why}; allowed: {self.allowed()}")
+            f"{where}: {self.name} = {given!r} {why}; allowed: {self.allowed()}")
         if self.choices is not None:
             if not isinstance(value, str) or value not in self.choices:
                 raise fail("is not a known choice")
