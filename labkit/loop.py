@@ -27,7 +27,7 @@ from labkit import metrics as M
 from labkit import users as users_mod
 from labkit import world as world_mod
 from labkit.config import Config, Params, Static
-from labkit.policies import POLICIES, SlateContext, with_novelty
+from labkit.policies import POLICIES, SlateContext, explore, with_novelty
 from labkit.recommenders import RECOMMENDERS, World
 
 
@@ -77,7 +77,7 @@ def create(key: Array, state: State, static: Static, params: Params) -> State:
 
 def step(static: Static, params: Params, state: State, key: Array) -> tuple[State, dict[str, Array]]:
     """One round of the loop; returns the new state and the round's metrics."""
-    k_create, k_score, k_policy, k_choice, k_fit, k_pairs = jax.random.split(key, 6)
+    k_create, k_score, k_policy, k_reserve, k_choice, k_fit, k_pairs = jax.random.split(key, 7)
     recommender = RECOMMENDERS[static.recommender]
 
     # 1. creation
@@ -87,9 +87,12 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
 
     # 2. recommendation
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
-    scores = recommender.score(state.recommender, World(catalog, users), k_score)
-    scores = with_novelty(scores, context, params)
+    predicted = recommender.score(state.recommender, World(catalog, users), k_score)
+    scores = with_novelty(predicted, context, params)
     slate = POLICIES[static.policy](k_policy, scores, context, params, static.slate_size)
+    if static.data_strategy == "reserve":
+        # The reserved exploration stream: its impressions are the only training rows.
+        slate = explore(k_reserve, slate, catalog.alive, params.reserve_share)
 
     # 3. choice
     slate_features = catalog.features[slate.items]
@@ -112,8 +115,7 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     # 6. retraining: the recommender on the strategy's rows, the GenAI on what was engaged
     training = data_mod.training_data(log, catalog, state.round, static, params)
     rec_state = recommender.fit(state.recommender, training, World(catalog, users), k_fit, static, params)
-    generator = gen_mod.fit(slate_features.reshape(-1, static.n_topics),
-                            click.reshape(-1).astype(jnp.float32), previous=state.generator)
+    generator = refit_generator(state.generator, slate_features, click, predicted, catalog, static)
 
     new_state = State(round=state.round + 1, catalog=catalog, creators=state.creators, users=users,
                       generator=generator, recommender=rec_state, log=log, exposure=exposure)
@@ -123,6 +125,24 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
         new_state, slate.items, slate_features, choice.clicked, consumed_item, consumed_features,
         consumed_utility, popularity_before, training, k_pairs, static)
     return new_state, metrics
+
+
+def refit_generator(generator: gen_mod.Generator, slate_features: Float[Array, "users k topics"],
+                    click, scores: Float[Array, "users items"], catalog: world_mod.Catalog,
+                    static: Static) -> gen_mod.Generator:
+    """Refit the GenAI by its objective.
+
+    ``likelihood``: maximum likelihood on the items clicked this round. ``engagement``:
+    reward-weighted maximum likelihood on the live catalog, each item weighted by the
+    share of clicks the recommender predicts for it (its softmax score, averaged over
+    users): the generator learns to make what the system expects to be clicked.
+    Both are weighted maximum-likelihood Gaussians, which have a closed form.
+    """
+    if static.generator_objective == "likelihood":
+        return gen_mod.fit(slate_features.reshape(-1, static.n_topics),
+                           click.reshape(-1).astype(jnp.float32), previous=generator)
+    predicted = jax.nn.softmax(jnp.where(catalog.alive[None, :], scores, -jnp.inf), axis=1).mean(axis=0)
+    return gen_mod.fit(catalog.features, predicted, previous=generator)
 
 
 def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Float[Array, "users k topics"],

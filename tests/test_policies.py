@@ -1,0 +1,104 @@
+"""Ranking policies: each returns k distinct live items; limits recover greedy or uniform."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from labkit.config import Config
+from labkit.policies import POLICIES, SlateContext, greedy, with_novelty
+
+USERS, ITEMS, K, TOPICS = 16, 30, 5, 4
+
+
+@pytest.fixture(scope="module")
+def world():
+    k_scores, k_feat, k_alive = jax.random.split(jax.random.key(7), 3)
+    scores = jax.random.normal(k_scores, (USERS, ITEMS))
+    features = jax.random.dirichlet(k_feat, jnp.full(TOPICS, 0.5), (ITEMS,))
+    alive = jnp.arange(ITEMS) % 4 != 3  # a quarter of the slots are dead
+    exposure = jnp.arange(ITEMS, dtype=jnp.float32)
+    return scores, SlateContext(alive=alive, exposure=exposure, features=features)
+
+
+def params(**levers):
+    return Config.from_dict(levers).params
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_every_policy_returns_k_distinct_live_items(world, name):
+    scores, context = world
+    slate = jax.jit(POLICIES[name], static_argnums=4)(jax.random.key(0), scores, context,
+                                                      params(epsilon=0.5, temperature=2.0), K)
+    items = np.asarray(slate.items)
+    assert items.shape == (USERS, K) and slate.organic.shape == (USERS, K)
+    assert all(len(set(row)) == K for row in items), "a slate repeats an item"
+    assert np.asarray(context.alive)[items].all(), "a dead slot was recommended"
+
+
+def test_zero_temperature_is_greedy_exactly_and_tiny_temperature_too(world):
+    scores, context = world
+    expected = greedy(None, scores, context, params(), K).items
+    for t in (0.0, 1e-8):
+        got = POLICIES["softmax"](jax.random.key(1), scores, context, params(temperature=t), K).items
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_huge_temperature_samples_the_live_catalog_uniformly(world):
+    scores, context = world
+    keys = jax.random.split(jax.random.key(2), 400)
+    draw = jax.vmap(lambda k: POLICIES["softmax"](k, scores, context, params(temperature=1e6), K).items)
+    counts = np.bincount(np.asarray(draw(keys)).ravel(), minlength=ITEMS)
+    live = np.asarray(context.alive)
+    assert counts[~live].sum() == 0
+    expected = 400 * USERS * K / live.sum()
+    assert np.abs(counts[live] / expected - 1).max() < 0.15  # 5 sigma of a Poisson count here is ~0.1
+
+
+def test_epsilon_limits(world):
+    scores, context = world
+    greedy_items = greedy(None, scores, context, params(), K).items
+    none = POLICIES["epsilon_greedy"](jax.random.key(3), scores, context, params(epsilon=0.0), K)
+    np.testing.assert_array_equal(none.items, greedy_items)
+    assert not bool(none.organic.any())
+    every = POLICIES["epsilon_greedy"](jax.random.key(3), scores, context, params(epsilon=1.0), K)
+    assert bool(every.organic.all())
+    overlap = (np.asarray(every.items)[:, :, None] == np.asarray(greedy_items)[:, None, :]).any()
+    assert not overlap, "an explored slot repeated a greedy item"
+
+
+def test_bonus_policies_with_no_bonus_are_greedy(world):
+    scores, context = world
+    expected = greedy(None, scores, context, params(), K).items
+    for name, levers in [("ucb", {"beta": 0.0}), ("thompson", {"beta": 0.0}), ("mmr", {"mmr_lambda": 1.0})]:
+        got = POLICIES[name](jax.random.key(4), scores, context, params(**levers), K).items
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+
+
+def test_ucb_bonus_favours_rarely_shown_items(world):
+    scores, context = world
+    bold = POLICIES["ucb"](None, scores, context, params(beta=100.0), K).items
+    # exposure grows with the slot index, so the bonus alone picks the lowest live slots
+    np.testing.assert_array_equal(np.sort(np.asarray(bold), axis=1)[0], [0, 1, 2, 4, 5])
+
+
+def test_mmr_lowers_similarity_within_the_slate(world):
+    scores, context = world
+    unit = context.features / jnp.linalg.norm(context.features, axis=1, keepdims=True)
+
+    def mean_similarity(items):
+        f = unit[items]
+        sim = jnp.einsum("ukd,ujd->ukj", f, f)
+        return float((sim.sum() - K * USERS) / (USERS * K * (K - 1)))
+
+    relevant = POLICIES["mmr"](None, scores, context, params(mmr_lambda=1.0), K).items
+    diverse = POLICIES["mmr"](None, scores, context, params(mmr_lambda=0.1), K).items
+    assert mean_similarity(diverse) < mean_similarity(relevant) - 0.1
+
+
+def test_novelty_bonus_adds_minus_log_popularity(world):
+    scores, context = world
+    boosted = with_novelty(scores, context, params(novelty_weight=2.0))
+    live = np.asarray(context.alive)
+    pop = (np.asarray(context.exposure) + 1) / ((np.asarray(context.exposure) + 1) * live).sum()
+    np.testing.assert_allclose(np.asarray(boosted - scores)[0], -2.0 * np.log(pop), rtol=1e-5)
