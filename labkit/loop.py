@@ -170,7 +170,7 @@ def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Fl
         "consumption_topic_entropy": M.entropy(consumption_topics),
         "exposure_gini": M.gini(exposure, alive),
         "coverage": M.coverage(exposure, alive),
-        "long_tail_share": M.long_tail_share(exposure, alive),
+        "long_tail_share": M.long_tail_share(exposure, alive, popularity=popularity_before),
         "homogenization": (M.jaccard_homogenization(history, pairs) if pairs is not None
                            else jnp.float32(0.0)),
         "intra_list_diversity": M.intra_list_diversity(slate_features),

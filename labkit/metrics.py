@@ -184,19 +184,24 @@ def long_tail_share(
     counts: Float[Array, "items"],
     where: Bool[Array, "items"] | None = None,
     head_fraction: float = 0.2,
+    popularity: Float[Array, "items"] | None = None,
 ) -> Float[Array, ""]:
     """Share of the total count that falls outside the head of the catalog.
 
     Args:
-      counts: nonnegative count per item, shape (items,).
+      counts: nonnegative count per item, shape (items,): what is measured
+        (this round's exposure, say).
       where: optional mask, shape (items,); False entries are ignored and do
         not count towards n.
       head_fraction: static Python float in [0, 1]; the head is the
-        ceil(head_fraction * n) most-counted masked items.  Ties at the head's
-        edge are broken by index (lower index in the head), which cannot
-        change the returned share since tied items carry equal counts.
+        ceil(head_fraction * n) most popular masked items.  Ties at the head's
+        edge are broken by index (lower index in the head).
         The product is computed exactly for the decimal written (0.3 * 100 is
         30, not 31 as in float32).
+      popularity: optional, shape (items,): what ranks the items into head and
+        tail (for example the exposure each item had *before* this round, the
+        usual long-tail definition).  Defaults to ``counts`` itself, which
+        makes the share a measure of concentration within ``counts``.
 
     Uniform counts over 10 items give 0.8; returns 0 when the total is 0.
     Under ``jax.jit`` pass ``head_fraction`` as a static argument.
@@ -209,12 +214,15 @@ def long_tail_share(
     if not 0.0 <= head_fraction <= 1.0:
         raise ValueError(f"`head_fraction` must lie in [0, 1], received {head_fraction}")
     counts, mask = _counts_and_mask(counts, where)
+    rank_by = counts if popularity is None else jnp.asarray(popularity, counts.dtype)
+    if rank_by.shape != counts.shape:
+        raise _shape_error("popularity", str(counts.shape), rank_by.shape)
     head_size = _ceil_times(float(head_fraction), jnp.sum(mask))
-    # A stable sort on negated counts puts the largest first and, among ties,
-    # the lowest index first; masked-out entries sink to the end as -inf.
-    descending = -jnp.sort(-jnp.where(mask, counts, -jnp.inf), stable=True)
-    in_head = jnp.arange(counts.shape[0]) < head_size
-    head_total = jnp.sum(jnp.where(in_head, descending, 0.0))
+    # A stable sort on negated popularity puts the most popular first and, among
+    # ties, the lowest index first; masked-out entries sink to the end as -inf.
+    order = jnp.argsort(-jnp.where(mask, rank_by, -jnp.inf), stable=True)
+    in_head = jnp.zeros(counts.shape, bool).at[order].set(jnp.arange(counts.shape[0]) < head_size)
+    head_total = jnp.sum(jnp.where(in_head, counts, 0.0))
     total = jnp.sum(counts)
     return _ratio(total - head_total, total)
 
