@@ -1,11 +1,17 @@
 """The ``labkit`` command line.
 
     labkit run CONFIG.yaml [--scale S] [--seeds N] [--set LEVER=VALUE ...] --out DIR
+    labkit sweep STUDY.yaml [--scale S] [--out DIR] [--executor local|dask] [--scheduler ADDRESS] [--quiet]
     labkit levers
 
 ``run`` simulates the config for seeds ``0..N-1`` in one vmapped, compiled call and
 writes ``DIR/metrics.parquet`` (one row per seed and round, one column per metric) and
 ``DIR/manifest.json`` (resolved config, seeds, versions, commit, wall time).
+
+``sweep`` runs every point of a study's conditions and grid (see :mod:`labkit.sweep`):
+one file per point under ``DIR/points/`` (default ``DIR``: ``results/<study>``), then
+the tidy ``DIR/metrics.parquet`` and ``DIR/manifest.json``. Rerun the same command to
+resume an interrupted sweep; points already written are not recomputed.
 """
 
 from __future__ import annotations
@@ -63,6 +69,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def sweep(args: argparse.Namespace) -> int:
+    """``labkit sweep``: compute the study's missing points, then write the table and manifest."""
+    from labkit.experiments import load
+    from labkit.sweep import run_sweep, sweep_points
+
+    experiment = load(args.study, args.scale)
+    if args.scheduler is not None and args.executor != "dask":
+        raise ConfigError(f"--scheduler {args.scheduler!r} needs --executor dask")
+    out = Path(args.out) if args.out is not None else Path("results") / experiment.name
+    start = time.perf_counter()
+    table = run_sweep(experiment, out, executor=args.executor, scheduler=args.scheduler,
+                      progress=not args.quiet)
+    n_points = len({p.config_hash for p in sweep_points(experiment)})
+    print(f"wrote {out / 'metrics.parquet'} ({len(table)} rows, {n_points} points) and "
+          f"{out / 'manifest.json'} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="labkit", description="Preference-collapse lab kit.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -78,6 +102,17 @@ def parser() -> argparse.ArgumentParser:
                        help="override a lever; repeatable (see `labkit levers`)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.set_defaults(func=run)
+
+    p_sweep = sub.add_parser("sweep", help="run every point of a study's conditions and grid; resumable")
+    p_sweep.add_argument("study", help="study file: experiments/<study>.yaml")
+    p_sweep.add_argument("--scale", default=None, help="named scale of the study (tiny, default, paper)")
+    p_sweep.add_argument("--out", default=None, help="output folder (default: results/<study>)")
+    p_sweep.add_argument("--executor", choices=("local", "dask"), default="local",
+                         help="local: this process; dask: tasks on a dask.distributed cluster")
+    p_sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="with --executor dask: scheduler address (default: start a LocalCluster)")
+    p_sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_sweep.set_defaults(func=sweep)
 
     p_levers = sub.add_parser("levers", help="list every lever: kind, default, allowed values, meaning")
     p_levers.set_defaults(func=lambda args: print(describe_levers()) or 0)

@@ -90,7 +90,8 @@ LEVERS: dict[str, Lever] = {lever.name: lever for lever in [
     # --- the world's size (static: array shapes)
     Lever("n_users", _S, int, 200, "number of simulated users", 1, 10_000_000),
     Lever("n_items", _S, int, 500, "catalog capacity: the ring buffer of items", 2, 10_000_000),
-    Lever("initial_items", _S, int, 300, "human items in the catalog before round 0", 1, 10_000_000),
+    Lever("initial_items", _S, int, 500,
+          "human items in the catalog before round 0 (a full catalog turns over steadily)", 1, 10_000_000),
     Lever("new_items", _S, int, 10, "items created per round (human + synthetic)", 0, 1_000_000),
     Lever("n_topics", _S, int, 10, "latent topics d: item features and preferences live on the d-simplex", 2, 4096),
     Lever("n_creators", _S, int, 50, "human creators, each with a topic style", 1, 1_000_000),
@@ -108,6 +109,8 @@ LEVERS: dict[str, Lever] = {lever.name: lever for lever in [
     Lever("embedding_dim", _S, int, 16, "MF capacity: embedding dimension", 1, 4096),
     Lever("train_steps", _S, int, 10, "MF capacity: optimizer steps per round", 0, 100_000),
     Lever("n_pairs", _S, int, 256, "user pairs sampled per round for homogenization", 1, 1_000_000),
+    Lever("block_users", _S, int, 1024, "users scored per block: memory holds block_users x n_items scores",
+          1, 10_000_000),
     # --- the world's dynamics (params: vmappable)
     Lever("synthetic_share", _P, float, 0.0, "share of new items made by the GenAI", 0.0, 1.0),
     Lever("generator_temperature", _P, float, 0.5,
@@ -168,6 +171,7 @@ class Static:
     embedding_dim: int
     train_steps: int
     n_pairs: int
+    block_users: int
 
 
 class Params(NamedTuple):

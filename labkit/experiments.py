@@ -8,6 +8,11 @@ A file is either a flat mapping of levers (a config written by hand), or a study
     conditions:                              # named lever settings compared in the study
       ai_and_drift: {synthetic_share: 0.5, drift: 0.1}
       neither: {synthetic_share: 0.0, drift: 0.0}
+    grid:                                    # arms swept by `labkit sweep` (optional)
+      - label: explore                       # optional; the name in figures and tables
+        policy: [softmax, epsilon_greedy]    # static levers: crossed in a Python loop
+        epsilon: [0.05, 0.2]                 # param levers: crossed; one compiled program
+      - {policy: greedy, novelty_weight: [0.0, 1.0]}
     seeds: 5
     scales:                                  # sizes; `default` is used when none is asked
       tiny: {n_users: 30, rounds: 6, seeds: 2}
@@ -15,17 +20,30 @@ A file is either a flat mapping of levers (a config written by hand), or a study
 
 Every lever value is validated by :class:`labkit.config.Config`; the study keys here are
 validated by :func:`load`, with errors naming the file and the key.
+
+**Arms.** ``grid`` is one arm (a mapping) or a list of arms. An arm maps levers to one
+value or to a list of values; the arm's points are the Cartesian product of its lists,
+applied on top of ``base`` and the scale. An arm may carry a ``label`` (a string);
+otherwise its label is derived from the static levers it sets (``policy=softmax``), or
+from its position (``grid[1]``) when it sets none. An arm with a label and several
+static combinations gets one label per combination (``explore [policy=softmax]``). Each
+named condition is also an arm (its label is its name, every lever a single value), so
+``labkit sweep`` on a study with conditions and no grid runs the conditions. Every arm,
+every value and every resolved point is validated by :func:`load` before anything runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from labkit.config import Config, ConfigError
+from labkit.config import LEVERS, Config, ConfigError
 
 STUDY_KEYS = ("study", "description", "base", "conditions", "grid", "seeds", "scales")
 
@@ -40,7 +58,60 @@ class Experiment:
     scale: str | None
     description: str = ""
     conditions: Mapping[str, Config] = field(default_factory=dict)
-    grid: Mapping[str, list] = field(default_factory=dict)
+    grid: Any = field(default_factory=dict)  # the validated `grid` as written (mapping or list)
+    arms: tuple["Arm", ...] = ()  # the conditions, then the grid's arms
+    source: str | None = None  # the file it was read from
+
+    def points(self) -> list[tuple[str, dict[str, Any], Config]]:
+        """Every (arm label, levers the arm sets, resolved config) of the study, in order.
+
+        A study with neither conditions nor a grid has one point: its base config,
+        labelled ``base``.
+        """
+        if not self.arms:
+            return [("base", {}, self.config)]
+        base = self.config.to_dict()
+        return [(label, levers, Config.from_dict({**base, **levers}, where=f"{arm.where} point {levers}"))
+                for arm in self.arms for label, levers in arm.points()]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of a study's grid: each lever it sets maps to the values it takes.
+
+    ``levers`` keeps the file's order; a lever given as a single value has one value.
+    ``where`` names the arm in error messages (``experiments/x.yaml: grid[1]``).
+    """
+
+    levers: tuple[tuple[str, tuple[Any, ...]], ...]
+    where: str
+    label: str | None = None
+    fallback: str = "grid"  # the label when none is given and no static lever is set
+
+    def points(self) -> list[tuple[str, dict[str, Any]]]:
+        """The arm's points as (label, lever values): static combinations outermost,
+        so the points of one compiled program are consecutive."""
+        static = [(n, v) for n, v in self.levers if LEVERS[n].kind == "static"]
+        param = [(n, v) for n, v in self.levers if LEVERS[n].kind == "param"]
+        combos = list(itertools.product(*(v for _, v in static)))
+        out = []
+        for combo in combos:
+            derived = ", ".join(f"{n}={value}" for (n, _), value in zip(static, combo))
+            if self.label is None:
+                label = derived or self.fallback
+            else:
+                label = self.label if len(combos) == 1 else f"{self.label} [{derived}]"
+            fixed = dict(zip((n for n, _ in static), combo))
+            for values in itertools.product(*(v for _, v in param)):
+                point = {**fixed, **dict(zip((n for n, _ in param), values))}
+                out.append((label, {n: point[n] for n, _ in self.levers}))
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The arm as a JSON-able mapping (lists where the file gave lists)."""
+        out: dict[str, Any] = {} if self.label is None else {"label": self.label}
+        out.update({n: list(v) for n, v in self.levers})
+        return out
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -108,12 +179,80 @@ def resolve(raw: Mapping[str, Any], scale: str | None = None, where: str = "expe
     for cname, levers in _mapping(raw.get("conditions"), where, "conditions").items():
         conditions[cname] = Config.from_dict({**base, **sized, **_mapping(levers, where, f"conditions.{cname}")},
                                              where=f"{where}: conditions.{cname}")
-    grid = _mapping(raw.get("grid"), where, "grid")
-    return Experiment(name=str(raw.get("study", name)), config=config, seeds=seeds, scale=scale,
-                      description=str(raw.get("description", "")), conditions=conditions, grid=grid)
+    arms = [Arm(tuple((k, (LEVERS[k].validate(v),)) for k, v in (levers or {}).items()),
+                where=f"{where}: conditions.{cname}", label=str(cname))
+            for cname, levers in _mapping(raw.get("conditions"), where, "conditions").items()]
+    arms += _grid_arms(raw.get("grid"), where)
+    _check_labels(arms)
+    experiment = Experiment(name=str(raw.get("study", name)), config=config, seeds=seeds, scale=scale,
+                            description=str(raw.get("description", "")), conditions=conditions,
+                            grid=raw.get("grid") or {}, arms=tuple(arms))
+    experiment.points()  # validate every resolved point (sizes that clash) before any compute
+    return experiment
+
+
+GRID_FORM = ("a mapping of levers to a value or a non-empty list of values (one arm), "
+             "or a non-empty list of such mappings (arms), each with an optional `label`")
+
+
+def _grid_arms(grid: Any, where: str) -> list[Arm]:
+    """Validate a study's ``grid`` (a mapping or a list of arms) and parse its arms."""
+    if grid is None:
+        return []
+    if isinstance(grid, dict):
+        return [_arm(grid, f"{where}: grid", "grid")]
+    if not isinstance(grid, list):
+        raise ConfigError(f"{where}: grid = {grid!r} has type {type(grid).__name__}; allowed: {GRID_FORM}")
+    if not grid:
+        raise ConfigError(f"{where}: grid = [] is empty; allowed: {GRID_FORM}")
+    return [_arm(arm, f"{where}: grid[{i}]", f"grid[{i}]") for i, arm in enumerate(grid)]
+
+
+def _arm(arm: Any, where: str, fallback: str) -> Arm:
+    """Validate one arm: known levers, each value (or every value of a list) in range."""
+    if not isinstance(arm, dict):
+        raise ConfigError(f"{where} = {arm!r} has type {type(arm).__name__}; allowed: a mapping of "
+                          f"levers to a value or a non-empty list of values, with an optional `label`")
+    arm = dict(arm)
+    label = arm.pop("label", None)
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise ConfigError(f"{where}: label = {label!r}; allowed: a non-empty string")
+    if label is not None:
+        where = f"{where} (label {label!r})"
+    levers = []
+    for key, value in arm.items():
+        if key not in LEVERS:
+            near = difflib.get_close_matches(str(key), LEVERS, n=3)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise ConfigError(f"{where}: unknown key {key!r}{hint} (allowed: `label` or a lever; "
+                              f"`labkit levers` lists them)")
+        lever = LEVERS[key]
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise ConfigError(f"{where}: {key} = [] is an empty list; allowed: a value or a non-empty "
+                              f"list of values, each {lever.allowed()}")
+        checked = tuple(lever.validate(v, where) for v in values)
+        repeated = next((v for i, v in enumerate(checked) if v in checked[:i]), None)
+        if repeated is not None:
+            raise ConfigError(f"{where}: {key} = {value!r} lists {repeated!r} twice; allowed: distinct "
+                              f"values, each {lever.allowed()}")
+        levers.append((key, checked))
+    return Arm(tuple(levers), where=where, label=label, fallback=fallback)
+
+
+def _check_labels(arms: list[Arm]) -> None:
+    """Refuse two arms that would share a label: figures and tables tell arms apart by it."""
+    seen: dict[str, str] = {}
+    for arm in arms:
+        for label in dict.fromkeys(label for label, _ in arm.points()):
+            if label in seen:
+                raise ConfigError(f"{arm.where}: label {label!r} is already used by {seen[label]}; "
+                                  f"give each arm its own `label`")
+            seen[label] = arm.where
 
 
 def load(path: str | Path, scale: str | None = None) -> Experiment:
     """Read and resolve ``path`` (flat config or study file) at ``scale``."""
     path = Path(path)
-    return resolve(read_yaml(path), scale, where=str(path), name=path.stem)
+    experiment = resolve(read_yaml(path), scale, where=str(path), name=path.stem)
+    return dataclasses.replace(experiment, source=str(path))

@@ -27,7 +27,7 @@ from labkit import metrics as M
 from labkit import users as users_mod
 from labkit import world as world_mod
 from labkit.config import Config, Params, Static
-from labkit.policies import POLICIES, SlateContext, explore, with_novelty
+from labkit.policies import POLICIES, Slate, SlateContext, explore, with_novelty
 from labkit.recommenders import RECOMMENDERS, World
 
 
@@ -77,7 +77,7 @@ def create(key: Array, state: State, static: Static, params: Params) -> State:
 
 def step(static: Static, params: Params, state: State, key: Array) -> tuple[State, dict[str, Array]]:
     """One round of the loop; returns the new state and the round's metrics."""
-    k_create, k_score, k_policy, k_reserve, k_choice, k_fit, k_pairs = jax.random.split(key, 7)
+    k_create, k_recommend, k_reserve, k_choice, k_fit, k_pairs = jax.random.split(key, 6)
     recommender = RECOMMENDERS[static.recommender]
 
     # 1. creation
@@ -87,9 +87,8 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
 
     # 2. recommendation
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
-    predicted = recommender.score(state.recommender, World(catalog, users), k_score)
-    scores = with_novelty(predicted, context, params)
-    slate = POLICIES[static.policy](k_policy, scores, context, params, static.slate_size)
+    slate, predicted_share = recommend(k_recommend, state.recommender, World(catalog, users), context,
+                                       static, params)
     if static.data_strategy == "reserve":
         # The reserved exploration stream: its impressions are the only training rows.
         slate = explore(k_reserve, slate, catalog.alive, params.reserve_share)
@@ -115,7 +114,7 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     # 6. retraining: the recommender on the strategy's rows, the GenAI on what was engaged
     training = data_mod.training_data(log, catalog, state.round, static, params)
     rec_state = recommender.fit(state.recommender, training, World(catalog, users), k_fit, static, params)
-    generator = refit_generator(state.generator, slate_features, click, predicted, catalog, static)
+    generator = refit_generator(state.generator, slate_features, click, predicted_share, catalog, static)
 
     new_state = State(round=state.round + 1, catalog=catalog, creators=state.creators, users=users,
                       generator=generator, recommender=rec_state, log=log, exposure=exposure)
@@ -127,22 +126,53 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     return new_state, metrics
 
 
+def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, static: Static,
+              params: Params) -> tuple[Slate, Float[Array, "items"]]:
+    """Score users block by block and turn each block's scores into slates.
+
+    Memory holds one ``block_users x items`` score matrix at a time, never all of
+    ``users x items``. Also returns, for the ``engagement`` generator objective, the share
+    of clicks the recommender predicts for each item (softmax over live items, summed
+    over users), computed from the same blocks.
+    """
+    recommender, policy = RECOMMENDERS[static.recommender], POLICIES[static.policy]
+    n_users, k = static.n_users, static.slate_size
+    block = min(static.block_users, n_users)
+    n_blocks = -(-n_users // block)
+    rows = jnp.arange(n_blocks * block).reshape(n_blocks, block)
+    want_share = static.generator_objective == "engagement"
+
+    def one_block(args):
+        block_rows, block_key = args
+        k_score, k_policy = jax.random.split(block_key)
+        users = jnp.minimum(block_rows, n_users - 1)  # the last block may run past the end: padding
+        predicted = recommender.score(rec_state, world, k_score, users)
+        slate = policy(k_policy, with_novelty(predicted, context, params), context, params, k)
+        if not want_share:
+            return slate, jnp.zeros(0)
+        share = jax.nn.softmax(jnp.where(context.alive[None, :], predicted, -jnp.inf), axis=1)
+        return slate, (share * (block_rows < n_users)[:, None]).sum(axis=0)
+
+    slates, shares = jax.lax.map(one_block, (rows, jax.random.split(key, n_blocks)))
+    slate = Slate(slates.items.reshape(-1, k)[:n_users], slates.organic.reshape(-1, k)[:n_users])
+    return slate, (shares.sum(axis=0) / n_users if want_share else shares)
+
+
 def refit_generator(generator: gen_mod.Generator, slate_features: Float[Array, "users k topics"],
-                    click, scores: Float[Array, "users items"], catalog: world_mod.Catalog,
+                    click, predicted_share: Float[Array, "items"], catalog: world_mod.Catalog,
                     static: Static) -> gen_mod.Generator:
     """Refit the GenAI by its objective.
 
     ``likelihood``: maximum likelihood on the items clicked this round. ``engagement``:
     reward-weighted maximum likelihood on the live catalog, each item weighted by the
-    share of clicks the recommender predicts for it (its softmax score, averaged over
-    users): the generator learns to make what the system expects to be clicked.
-    Both are weighted maximum-likelihood Gaussians, which have a closed form.
+    share of clicks the recommender predicts for it (``predicted_share``, see
+    :func:`recommend`): the generator learns to make what the system expects to be
+    clicked. Both are weighted maximum-likelihood Gaussians, which have a closed form.
     """
     if static.generator_objective == "likelihood":
         return gen_mod.fit(slate_features.reshape(-1, static.n_topics),
                            click.reshape(-1).astype(jnp.float32), previous=generator)
-    predicted = jax.nn.softmax(jnp.where(catalog.alive[None, :], scores, -jnp.inf), axis=1).mean(axis=0)
-    return gen_mod.fit(catalog.features, predicted, previous=generator)
+    return gen_mod.fit(catalog.features, predicted_share, previous=generator)
 
 
 def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Float[Array, "users k topics"],

@@ -5,7 +5,9 @@ A :class:`Recommender` is three pure functions over its own state pytree:
 * ``init(key, static, params) -> state``
 * ``fit(state, data, world, key, static, params) -> state``: retrain on the weighted
   impressions the data strategy chose (:class:`labkit.data.TrainingData`);
-* ``score(state, world, key) -> scores[users, items]``: higher is more recommended.
+* ``score(state, world, key, users) -> scores[block, items]``: higher is more recommended,
+  for a block of user indices (the loop scores users block by block, so memory never
+  holds more than one ``block x items`` matrix).
 
 The values are the baselines of DESIGN.md: ``random``, ``popularity`` (clicks so far),
 ``ideal`` (oracle on true utility), ``content`` (a user profile built from the topic
@@ -38,7 +40,7 @@ class World(NamedTuple):
 class Recommender(NamedTuple):
     init: Callable[[Array, Static, Params], Any]
     fit: Callable[[Any, TrainingData, World, Array, Static, Params], Any]
-    score: Callable[[Any, World, Array], Float[Array, "users items"]]
+    score: Callable[[Any, World, Array, Int[Array, "block"]], Float[Array, "block items"]]
 
 
 def _stateless_init(key, static, params):
@@ -53,8 +55,8 @@ def _no_fit(state, data, world, key, static, params):
 random = Recommender(
     init=_stateless_init,
     fit=_no_fit,
-    score=lambda state, world, key: jax.random.uniform(
-        key, (world.users.theta.shape[0], world.catalog.alive.shape[0])),
+    score=lambda state, world, key, users: jax.random.uniform(
+        key, (users.shape[0], world.catalog.alive.shape[0])),
 )
 
 
@@ -66,8 +68,7 @@ def _popularity_fit(state, data, world, key, static, params):
 popularity = Recommender(
     init=lambda key, static, params: jnp.zeros(static.n_items),
     fit=_popularity_fit,
-    score=lambda clicks, world, key: jnp.broadcast_to(
-        clicks, (world.users.theta.shape[0], clicks.shape[0])),
+    score=lambda clicks, world, key, users: jnp.broadcast_to(clicks, (users.shape[0], clicks.shape[0])),
 )
 
 
@@ -75,7 +76,7 @@ popularity = Recommender(
 ideal = Recommender(
     init=_stateless_init,
     fit=_no_fit,
-    score=lambda state, world, key: world.users.theta @ world.catalog.features.T,
+    score=lambda state, world, key, users: world.users.theta[users] @ world.catalog.features.T,
 )
 
 
@@ -91,7 +92,7 @@ def _content_fit(state, data, world, key, static, params):
 content = Recommender(
     init=lambda key, static, params: jnp.full((static.n_users, static.n_topics), 1.0 / static.n_topics),
     fit=_content_fit,
-    score=lambda profile, world, key: profile @ world.catalog.features.T,
+    score=lambda profile, world, key, users: profile[users] @ world.catalog.features.T,
 )
 
 
@@ -171,7 +172,7 @@ def _mf_fit(state, data, world, key, static, params):
 mf = Recommender(
     init=_mf_init,
     fit=_mf_fit,
-    score=lambda state, world, key: state.factors.user @ state.factors.item.T + state.factors.bias,
+    score=lambda state, world, key, users: state.factors.user[users] @ state.factors.item.T + state.factors.bias,
 )
 
 

@@ -82,13 +82,24 @@ def manifest(config: Config, seeds: Sequence[int], wall_time_s: float, **extra: 
     }
 
 
-def _atomic_write(path: Path, write) -> Path:
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -98,7 +109,7 @@ def _atomic_write(path: Path, write) -> Path:
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a parquet table atomically (temporary file, then rename)."""
-    return _atomic_write(Path(path), lambda tmp: frame.to_parquet(tmp, index=False))
+    return atomic_write(Path(path), lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def write_json(obj: Mapping[str, Any], path: str | os.PathLike) -> Path:
@@ -107,4 +118,4 @@ def write_json(obj: Mapping[str, Any], path: str | os.PathLike) -> Path:
         with open(tmp, "w") as handle:
             json.dump(obj, handle, indent=2, sort_keys=True)
             handle.write("\n")
-    return _atomic_write(Path(path), write)
+    return atomic_write(Path(path), write)

@@ -1,0 +1,176 @@
+"""The main job: run every study notebook, in order, with papermill.
+
+    python -m labkit.main --scale default            # every notebooks/NN_*.ipynb
+    python -m labkit.main --scale tiny --only 01     # one study (number, stem or name)
+    python -m labkit.main --list
+
+Each ``notebooks/NN_name.ipynb`` is executed with parameters ``scale`` and
+``out_dir=<out>/NN_name``; the executed notebook is written to
+``<out>/NN_name/NN_name.ipynb`` next to the tables and figures it makes. Notebooks run
+in number order, with ``99_*`` (the write-up, which reads the other studies' results)
+last. The kernel is ``python3`` and its working directory the repository root.
+
+If a notebook fails the job stops there, names the notebook, the failing cell and the
+error, and exits with status 1; the executed notebook up to the failure is saved, and
+the studies already done are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
+WRITE_UP_PREFIX = "99_"
+KERNEL = "python3"
+
+
+class NotebookFailed(RuntimeError):
+    """A study notebook raised; the message names the notebook, the cell and the error.
+
+    ``cell_index`` is papermill's: the position in the executed notebook, which holds one
+    more cell (the injected parameters) than the source. ``source_cell`` is the failing
+    cell's position in the source notebook (None if it cannot be matched).
+    """
+
+    def __init__(self, notebook: Path, output: Path, cell_index: int | None, exec_count: int | None,
+                 source: str, ename: str, evalue: str, source_cell: int | None = None):
+        self.notebook, self.output = notebook, output
+        self.cell_index, self.exec_count, self.source_cell = cell_index, exec_count, source_cell
+        self.source, self.ename, self.evalue = source, ename, evalue
+        first_line = next((line for line in source.splitlines() if line.strip()), "").strip()
+        where = ", ".join(part for part in (
+            f"cell {source_cell} of {notebook.name}" if source_cell is not None else "",
+            f"In [{exec_count}]" if exec_count is not None else "",
+            f"cell {cell_index} of the executed notebook" if cell_index is not None else "",
+        ) if part)
+        super().__init__(
+            f"notebook {notebook.name} failed at {where or 'an unknown cell'}: {ename}: {evalue}\n"
+            + (f"  the cell starts: {first_line[:100]}\n" if first_line else "")
+            + f"  executed notebook, up to the failure: {output}")
+
+
+def _source_cell(notebook: Path, source: str) -> int | None:
+    """Position in ``notebook`` of the first code cell whose source is ``source``."""
+    import nbformat
+
+    cells = nbformat.read(str(notebook), as_version=4).cells
+    return next((i for i, cell in enumerate(cells)
+                 if cell.cell_type == "code" and cell.source == source), None)
+
+
+@dataclass(frozen=True)
+class Done:
+    """One notebook that ran: where its executed copy is and how long it took."""
+
+    notebook: Path
+    output: Path
+    wall_time_s: float
+
+
+def discover(folder: Path = ROOT / "notebooks") -> list[Path]:
+    """The study notebooks ``NN_*.ipynb`` of ``folder`` in run order (``99_*`` last)."""
+    found = sorted(p for p in Path(folder).iterdir() if NOTEBOOK_PATTERN.match(p.name))
+    return ([p for p in found if not p.name.startswith(WRITE_UP_PREFIX)]
+            + [p for p in found if p.name.startswith(WRITE_UP_PREFIX)])
+
+
+def select(notebooks: Sequence[Path], only: str) -> list[Path]:
+    """The notebooks that ``only`` names: a number (``01``), a stem (``01_collapse``) or a
+    name (``collapse``)."""
+    chosen = [p for p in notebooks
+              if only in (p.stem, p.name, p.stem[:2], p.stem[3:])]
+    if not chosen:
+        raise SystemExit(f"--only {only!r}: no such notebook; available: "
+                         f"{', '.join(p.stem for p in notebooks) or 'none'}")
+    return chosen
+
+
+def run_notebook(notebook: Path, out_root: Path, parameters: Mapping[str, Any],
+                 cwd: Path = ROOT, kernel: str = KERNEL, progress: bool = False) -> Done:
+    """Execute one notebook with papermill into ``out_root/<stem>/<stem>.ipynb``.
+
+    ``parameters`` are injected after the notebook's ``parameters`` cell, plus
+    ``out_dir=out_root/<stem>``. Raises :class:`NotebookFailed` if a cell raises.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = Path(notebook)
+    out_dir = Path(out_root) / notebook.stem
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / notebook.name
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters={**parameters, "out_dir": str(out_dir)},
+            kernel_name=kernel, cwd=str(cwd), progress_bar=progress)
+    except PapermillExecutionError as err:
+        raise NotebookFailed(notebook, output, err.cell_index, err.exec_count, err.source or "",
+                             err.ename, err.evalue, _source_cell(notebook, err.source or "")) from None
+    return Done(notebook, output, time.perf_counter() - start)
+
+
+def run_notebooks(notebooks: Sequence[Path], out_root: Path, parameters: Mapping[str, Any],
+                  cwd: Path = ROOT, kernel: str = KERNEL, progress: bool = False,
+                  log=print) -> list[Done]:
+    """Run ``notebooks`` in order, logging each one's wall time and the total.
+
+    Stops at the first failure (raising :class:`NotebookFailed`); what earlier notebooks
+    wrote stays in place.
+    """
+    done: list[Done] = []
+    total = time.perf_counter()
+    for i, notebook in enumerate(notebooks, 1):
+        log(f"[{i}/{len(notebooks)}] {notebook.name} ...", flush=True)
+        result = run_notebook(notebook, out_root, parameters, cwd=cwd, kernel=kernel, progress=progress)
+        done.append(result)
+        log(f"[{i}/{len(notebooks)}] {notebook.name}: {result.wall_time_s:.1f} s -> {result.output}",
+            flush=True)
+    log(f"{len(done)} notebook(s) in {time.perf_counter() - total:.1f} s", flush=True)
+    return done
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line of the main job; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m labkit.main",
+        description="Run the study notebooks (notebooks/NN_*.ipynb) in order with papermill.")
+    parser.add_argument("--scale", default="default",
+                        help="scale of each experiment file: tiny, default, paper (default: default)")
+    parser.add_argument("--only", metavar="NAME",
+                        help="run one notebook: its number (01), stem (01_collapse) or name (collapse)")
+    parser.add_argument("--out", default="results", type=Path,
+                        help="results folder; relative to the repository root (default: results)")
+    parser.add_argument("--notebooks", default=ROOT / "notebooks", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--list", action="store_true", help="list the notebooks in run order and exit")
+    parser.add_argument("--progress", action="store_true", help="show papermill's per-cell progress bar")
+    args = parser.parse_args(argv)
+
+    notebooks = discover(args.notebooks)
+    if args.list:
+        for notebook in notebooks:
+            print(notebook.stem)
+        return 0
+    if args.only:
+        notebooks = select(notebooks, args.only)
+    if not notebooks:
+        print(f"no notebooks matching NN_*.ipynb in {args.notebooks}", file=sys.stderr)
+        return 1
+    out_root = args.out if args.out.is_absolute() else ROOT / args.out
+    try:
+        run_notebooks(notebooks, out_root, {"scale": args.scale}, progress=args.progress)
+    except NotebookFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
