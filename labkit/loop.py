@@ -123,7 +123,55 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     metrics = round_metrics(
         new_state, slate.items, slate_features, choice.clicked, consumed_item, consumed_features,
         consumed_utility, popularity_before, training, k_pairs, static)
-    return new_state, metrics
+    return new_state, {**metrics, **finite_guards(new_state)}
+
+
+GUARD_PREFIX = "finite:"
+
+
+def finite_guards(state: State) -> dict[str, Array]:
+    """In-graph checks, one flag per part of the state: is every number in it finite?
+
+    They travel with the metrics (under ``finite:<part>``) so that :func:`check_finite`
+    can name the round, the seed and the quantity where a NaN or inf first appeared.
+    """
+    parts = {"users.theta": state.users.theta, "catalog.features": state.catalog.features,
+             "generator": state.generator, "recommender": state.recommender}
+    return {GUARD_PREFIX + name: jnp.all(jnp.stack([jnp.isfinite(leaf).all()
+                                                     for leaf in jax.tree.leaves(tree)
+                                                     if jnp.issubdtype(leaf.dtype, jnp.floating)]))
+            for name, tree in parts.items()}
+
+
+class NumericalError(FloatingPointError):
+    """A NaN or inf appeared in the state or the metrics; the message says where first."""
+
+
+def check_finite(metrics: dict[str, Array], seeds, labels: list | None = None) -> dict[str, Array]:
+    """Raise :class:`NumericalError` naming the first round, seed and quantity that is not finite.
+
+    ``metrics`` holds arrays ``[seeds, rounds]`` or ``[points, seeds, rounds]`` (then
+    ``labels`` names the points). Returns the metrics without the guard flags.
+    """
+    import numpy as np
+
+    host = jax.device_get(metrics)
+    seeds = list(seeds)
+    worst = None
+    for name, values in host.items():
+        bad = ~values.astype(bool) if name.startswith(GUARD_PREFIX) else ~np.isfinite(values)
+        if bad.any():
+            where = np.argwhere(bad)
+            first = where[np.argmin(where[:, -1])]  # the earliest round
+            if worst is None or first[-1] < worst[1][-1]:
+                worst = (name, first)
+    if worst is not None:
+        name, index = worst
+        point = f" at grid point {labels[index[0]] if labels else index[0]}" if len(index) == 3 else ""
+        what = (f"a NaN or inf in {name[len(GUARD_PREFIX):]}" if name.startswith(GUARD_PREFIX)
+                else f"metric {name} is not finite")
+        raise NumericalError(f"{what}: first at round {int(index[-1])}, seed {seeds[int(index[-2])]}{point}")
+    return {name: values for name, values in metrics.items() if not name.startswith(GUARD_PREFIX)}
 
 
 def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, static: Static,
@@ -286,7 +334,8 @@ def _simulate_grid(static: Static, params: Params, keys: Array, progress: bool =
 def simulate(config: Config, key: Array) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
     """Run one world for ``config.rounds`` rounds from PRNG ``key``.
 
-    Returns the final state and a dict of metric time series, one value per round.
+    Returns the final state and a dict of metric time series, one value per round
+    (plus the ``finite:*`` guard flags; :func:`check_finite` reads them).
     """
     return _simulate(config.static, config.params, key)
 
@@ -302,12 +351,15 @@ def simulate_seeds(config: Config, seeds, progress: bool = False
 
     Seed ``s`` uses ``jax.random.key(s)``, so its numbers are the same whether it runs
     alone or in a batch. ``progress=True`` ticks :func:`progress_bar` once per round.
+    A NaN or inf anywhere raises :class:`NumericalError` naming round, seed and quantity.
     """
-    return _simulate_seeds(config.static, config.params, seed_keys(seeds), progress)
+    state, metrics = _simulate_seeds(config.static, config.params, seed_keys(seeds), progress)
+    return state, check_finite(metrics, seeds)
 
 
 def simulate_grid(config: Config, params: Params, seeds, progress: bool = False
                   ) -> tuple[State, dict[str, Float[Array, "points seeds rounds"]]]:
     """Run a batch of params (leading axis = grid point, see :func:`labkit.config.params_grid`)
-    crossed with seeds, in one compiled call."""
-    return _simulate_grid(config.static, params, seed_keys(seeds), progress)
+    crossed with seeds, in one compiled call. A NaN or inf raises :class:`NumericalError`."""
+    state, metrics = _simulate_grid(config.static, params, seed_keys(seeds), progress)
+    return state, check_finite(metrics, seeds)

@@ -162,7 +162,8 @@ def gini(
     ascending = jnp.sort(jnp.where(mask, counts, jnp.inf))
     rank = jnp.arange(1, counts.shape[0] + 1)
     ascending = jnp.where(rank <= n, ascending, 0.0)
-    return _ratio(jnp.sum((2 * rank - n - 1) * ascending), n * jnp.sum(counts))
+    # Equal counts can round to a hair below 0 in float32; the Gini is never negative.
+    return jnp.maximum(_ratio(jnp.sum((2 * rank - n - 1) * ascending), n * jnp.sum(counts)), 0.0)
 
 
 def coverage(

@@ -91,8 +91,9 @@ def explore(key: Array, slate: Slate, alive: Bool[Array, "items"], rate: Float[A
     in_slate = jnp.zeros((users, alive.shape[0]), bool).at[jnp.arange(users)[:, None], slate.items].set(True)
     # k distinct random candidates outside the slate: top-k of uniform keys over the allowed items.
     noise = jax.random.uniform(k_pick, in_slate.shape)
-    candidates = jax.lax.top_k(jnp.where(alive[None, :] & ~in_slate, noise, -1.0), k)[1]
-    swap = jax.random.uniform(k_coin, (users, k)) < rate
+    value, candidates = jax.lax.top_k(jnp.where(alive[None, :] & ~in_slate, noise, -1.0), k)
+    # With fewer than k live items outside the slate, the missing candidates stay unswapped.
+    swap = (jax.random.uniform(k_coin, (users, k)) < rate) & (value >= 0)
     return Slate(jnp.where(swap, candidates, slate.items), slate.organic | swap)
 
 

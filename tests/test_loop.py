@@ -140,3 +140,21 @@ def test_scoring_users_in_blocks_changes_nothing_for_a_deterministic_policy():
     _, blocked = labkit.simulate_seeds(base.replace(block_users=7), [0, 1, 2])
     for name in ("exposure_entropy", "synthetic_exposure_share", "ctr"):
         np.testing.assert_allclose(np.asarray(blocked[name]), np.asarray(whole[name]), rtol=1e-6, err_msg=name)
+
+
+def test_a_nan_is_reported_with_its_round_seed_and_quantity():
+    from labkit.loop import NumericalError, check_finite
+
+    metrics = {"ctr": np.ones((2, 5)), "finite:users.theta": np.ones((2, 5), bool)}
+    metrics["ctr"][1, 3] = np.nan
+    metrics["finite:users.theta"][1, 2] = False
+    with pytest.raises(NumericalError, match=r"NaN or inf in users.theta: first at round 2, seed 11"):
+        check_finite(metrics, [10, 11])
+    metrics["finite:users.theta"][:] = True
+    with pytest.raises(NumericalError, match=r"metric ctr is not finite: first at round 3, seed 11"):
+        check_finite(metrics, [10, 11])
+    grid = {"ctr": np.ones((3, 2, 4))}
+    grid["ctr"][2, 0, 1] = np.inf
+    with pytest.raises(NumericalError, match=r"round 1, seed 10 at grid point drift=1"):
+        check_finite(grid, [10, 11], labels=["drift=0", "drift=0.5", "drift=1"])
+    assert set(check_finite({"ctr": np.ones((2, 5)), "finite:x": np.ones((2, 5), bool)}, [0, 1])) == {"ctr"}
