@@ -137,10 +137,12 @@ def finite_guards(state: State) -> dict[str, Array]:
     """
     parts = {"users.theta": state.users.theta, "catalog.features": state.catalog.features,
              "generator": state.generator, "recommender": state.recommender}
-    return {GUARD_PREFIX + name: jnp.all(jnp.stack([jnp.isfinite(leaf).all()
-                                                     for leaf in jax.tree.leaves(tree)
-                                                     if jnp.issubdtype(leaf.dtype, jnp.floating)]))
-            for name, tree in parts.items()}
+    def all_finite(tree) -> Array:
+        flags = [jnp.isfinite(leaf).all() for leaf in jax.tree.leaves(tree)
+                 if jnp.issubdtype(leaf.dtype, jnp.floating)]
+        return jnp.all(jnp.stack(flags)) if flags else jnp.bool_(True)  # stateless recommenders
+
+    return {GUARD_PREFIX + name: all_finite(tree) for name, tree in parts.items()}
 
 
 class NumericalError(FloatingPointError):

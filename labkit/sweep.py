@@ -124,20 +124,21 @@ def point_groups(points: Iterable[Point]) -> list[list[Point]]:
     return [list(group.values()) for group in groups.values()]
 
 
-@functools.lru_cache(maxsize=1)
-def _environment() -> dict[str, str]:
-    """What produced a point's numbers: versions, commit, backend, XLA flags, host."""
+def environment() -> dict[str, str]:
+    """What produces a point's numbers here and now: versions, commit, backend, XLA flags, host."""
     import jaxlib
 
     return {**provenance(), "jaxlib_version": jaxlib.__version__,
             "xla_flags": os.environ.get("XLA_FLAGS", ""), "host": platform.node()}
 
 
-def compute_point(config: Config, seeds: Sequence[int]) -> pd.DataFrame:
+def compute_point(config: Config, seeds: Sequence[int], env: Mapping[str, str] | None = None
+                  ) -> pd.DataFrame:
     """One point: a single compiled call with the seeds vmapped (see the module docstring).
 
     Returns its table (``config_hash``, ``seed``, ``round`` and every metric; rows =
-    seeds x rounds) with the point's metadata in ``frame.attrs``.
+    seeds x rounds) with the point's metadata (config, seeds, ``env`` or
+    :func:`environment`) in ``frame.attrs``.
     """
     import jax
 
@@ -149,7 +150,7 @@ def compute_point(config: Config, seeds: Sequence[int]) -> pd.DataFrame:
     frame = metrics_frame(metrics, seeds, config_hash=config.hash())
     frame.attrs[POINT_META] = json.dumps({
         "config_hash": config.hash(), "config": config.to_dict(), "seeds": [int(s) for s in seeds],
-        "wall_time_s": round(time.perf_counter() - start, 3), **_environment()}, sort_keys=True)
+        "wall_time_s": round(time.perf_counter() - start, 3), **(env or environment())}, sort_keys=True)
     return frame
 
 
@@ -159,9 +160,9 @@ def compute_group(configs: Sequence[Config], seeds: Sequence[int], out_dir: str)
     Each point is written as soon as it is done, so an interruption loses at most the
     point being computed. Returns the hashes written.
     """
-    written = []
+    written, env = [], environment()
     for config in configs:
-        write_table(compute_point(config, seeds), point_path(out_dir, config.hash()))
+        write_table(compute_point(config, seeds, env), point_path(out_dir, config.hash()))
         written.append(config.hash())
     return written
 
@@ -365,5 +366,5 @@ def _manifest(experiment: Experiment, points: Sequence[Point], frames: Mapping[s
         "executor": executor,
         "scheduler": scheduler,
         "wall_time_s": round(wall_time_s, 3),
-        **_environment(),
+        **environment(),
     }

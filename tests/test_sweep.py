@@ -1,7 +1,7 @@
 """`labkit sweep` and labkit.sweep: grid validation, the tidy table, resuming, corrupt points, Dask.
 
 Every test shares one tiny study with two static combinations (two compiled programs:
-the learned MF recommender and the random one) so the whole file compiles twice here
+the learned MF recommender and popularity) so the whole file compiles twice here
 and once per subprocess of the fault test.
 """
 
@@ -33,7 +33,7 @@ description: two static combinations, four and two param points
 base: {{generator_temperature: 0.3}}
 grid:
   - {{label: learned, drift: [0.0, 0.3], synthetic_share: [0.0, 0.5]}}
-  - {{recommender: random, drift: [0.0, 0.3]}}
+  - {{recommender: popularity, drift: [0.0, 0.3]}}
 seeds: 5
 scales:
   tiny: {{seeds: 2, {SIZES[1:]}
@@ -56,6 +56,12 @@ def reference(study, tmp_path_factory) -> Path:
     return out
 
 
+def assert_same_table(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Bit-for-bit equal in every column but ``git_commit``: that one records the checkout at
+    compute time, and other people commit to this repository while the tests run."""
+    assert_frame_equal(got.drop(columns="git_commit"), want.drop(columns="git_commit"), check_exact=True)
+
+
 def copy_of(reference: Path, tmp_path: Path) -> Path:
     out = tmp_path / "out"
     shutil.copytree(reference, out)
@@ -65,8 +71,8 @@ def copy_of(reference: Path, tmp_path: Path) -> Path:
 def count_computations(monkeypatch) -> list:
     """Record every point computed from now on (the real computation still runs)."""
     calls, real = [], sweep_mod.compute_point
-    monkeypatch.setattr(sweep_mod, "compute_point", lambda config, seeds: calls.append(config.hash())
-                        or real(config, seeds))
+    monkeypatch.setattr(sweep_mod, "compute_point", lambda config, seeds, env=None:
+                        calls.append(config.hash()) or real(config, seeds, env))
     return calls
 
 
@@ -110,13 +116,13 @@ def test_cli_refuses_a_bad_grid_with_exit_2_before_any_compute(tmp_path, capsys,
 
 def test_points_cross_static_levers_outside_param_levers_with_arm_labels(study):
     points = sweep_points(load(study, "tiny"))
-    assert [p.arm for p in points] == ["learned"] * 4 + ["recommender=random"] * 2
+    assert [p.arm for p in points] == ["learned"] * 4 + ["recommender=popularity"] * 2
     assert [p.levers for p in points[:2]] == [{"drift": 0.0, "synthetic_share": 0.0},
                                               {"drift": 0.0, "synthetic_share": 0.5}]
-    assert points[4].levers == {"recommender": "random", "drift": 0.0}
+    assert points[4].levers == {"recommender": "popularity", "drift": 0.0}
     assert all(p.config_hash == p.config.hash() for p in points)
     assert len({p.config_hash for p in points}) == N_POINTS
-    assert points[0].config.n_users == 8 and points[5].config.recommender == "random"
+    assert points[0].config.n_users == 8 and points[5].config.recommender == "popularity"
     assert len(sweep_mod.point_groups(points)) == 2  # one per static combination
 
 
@@ -137,13 +143,13 @@ def test_table_has_the_documented_columns_and_a_row_per_point_seed_and_round(ref
     assert table.groupby(["config_hash", "seed"]).size().eq(N_ROUNDS).all()
     assert sorted(table.seed.unique()) == [0, 1]
     assert (table.study == "tinysweep").all()
-    assert table.recommender.tolist().count("random") == 2 * N_SEEDS * N_ROUNDS
+    assert table.recommender.tolist().count("popularity") == 2 * N_SEEDS * N_ROUNDS
     assert len(list((reference / "points").glob("*.parquet"))) == N_POINTS
 
     manifest = json.loads((reference / "manifest.json").read_text())
     assert set(manifest["points"]) == set(table.config_hash)
     some = manifest["points"][table.config_hash.iloc[-1]]
-    assert some["config"]["recommender"] == "random" and some["arms"] == ["recommender=random"]
+    assert some["config"]["recommender"] == "popularity" and some["arms"] == ["recommender=popularity"]
     for key in ("study", "scale", "seeds", "grid", "labkit_version", "jax_version", "git_commit",
                 "wall_time_s", "executor", "xla_flags"):
         assert key in manifest
@@ -181,7 +187,7 @@ def test_corrupt_or_partial_point_files_are_reported_and_recomputed(reference, t
                      f"holds config '{points[5].config_hash}'"):
         assert fragment in messages
     assert sorted(calls) == sorted(p.config_hash for p in points[:5])
-    assert_frame_equal(table, pd.read_parquet(reference / "metrics.parquet"), check_exact=True)
+    assert_same_table(table, pd.read_parquet(reference / "metrics.parquet"))
     assert json.loads((out / "manifest.json").read_text())["recomputed_invalid"].keys() == set(calls)
 
 
@@ -204,8 +210,7 @@ def test_sigkill_mid_sweep_then_resume_gives_the_uninterrupted_table_bit_for_bit
 
     subprocess.run(command, check=True, capture_output=True)
     assert {p: p.stat().st_mtime_ns for p in survivors} == survivors  # kept, not recomputed
-    assert_frame_equal(pd.read_parquet(out / "metrics.parquet"), pd.read_parquet(reference / "metrics.parquet"),
-                       check_exact=True)
+    assert_same_table(pd.read_parquet(out / "metrics.parquet"), pd.read_parquet(reference / "metrics.parquet"))
 
 
 def test_dask_executor_writes_the_same_table_as_local(reference, study, tmp_path):
@@ -215,7 +220,7 @@ def test_dask_executor_writes_the_same_table_as_local(reference, study, tmp_path
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         table = run_sweep(load(study, "tiny"), tmp_path / "out", executor="dask",
                           scheduler=cluster.scheduler_address, progress=False)
-    assert_frame_equal(table, pd.read_parquet(reference / "metrics.parquet"), check_exact=True)
+    assert_same_table(table, pd.read_parquet(reference / "metrics.parquet"))
     assert_frame_equal(pd.read_parquet(tmp_path / "out" / "metrics.parquet"), table, check_exact=True)
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["executor"] == "dask"
 
@@ -224,5 +229,5 @@ def test_cli_sweep_writes_results_study_by_default(reference, study, tmp_path, m
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", str(study), "--scale", "tiny", "--quiet"]) == 0
     assert f"({N_POINTS * N_SEEDS * N_ROUNDS} rows, {N_POINTS} points)" in capsys.readouterr().out
-    assert_frame_equal(pd.read_parquet(tmp_path / "results" / "tinysweep" / "metrics.parquet"),
-                       pd.read_parquet(reference / "metrics.parquet"), check_exact=True)
+    assert_same_table(pd.read_parquet(tmp_path / "results" / "tinysweep" / "metrics.parquet"),
+                      pd.read_parquet(reference / "metrics.parquet"))
