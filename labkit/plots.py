@@ -47,7 +47,7 @@ METRIC_LABELS: dict[str, str] = {
     "synthetic_catalog_share": "synthetic catalog (share of live items)",
     "training_ai_share": "AI-influenced training (share of weight)",
     "ctr": "CTR (clicks per slate)",
-    "true_utility": "true utility (mean per click)",
+    "true_utility": "true utility (per slate; 0 without a click)",
     "alive_items": "live items (count)",
 }
 assert set(METRIC_LABELS) == set(METRIC_NAMES), "every metric needs a label"
