@@ -2,6 +2,7 @@
 
     labkit run CONFIG.yaml [--scale S] [--seeds N] [--set LEVER=VALUE ...] --out DIR
     labkit sweep STUDY.yaml [--scale S] [--out DIR] [--executor local|dask] [--scheduler ADDRESS] [--quiet]
+    labkit bench [--quick] [--sizes UxIxR ...] [--trecs/--no-trecs] [--trecs-python PY] [--out DIR]
     labkit levers
 
 ``run`` simulates the config for seeds ``0..N-1`` in one vmapped, compiled call and
@@ -87,6 +88,13 @@ def sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench(args: argparse.Namespace) -> int:
+    """``labkit bench``: throughput, compile time, memory, vmapped grid and T-RECS side by side."""
+    from labkit.bench import command
+
+    return command(args)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="labkit", description="Preference-collapse lab kit.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -113,6 +121,29 @@ def parser() -> argparse.ArgumentParser:
                          help="with --executor dask: scheduler address (default: start a LocalCluster)")
     p_sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     p_sweep.set_defaults(func=sweep)
+
+    p_bench = sub.add_parser("bench", help="measure throughput, compile time and memory; compare with T-RECS")
+    p_bench.add_argument("--quick", action="store_true",
+                         help="small ladder, small grid, 1 repeat, T-RECS for 20 steps (a smoke run)")
+    p_bench.add_argument("--sizes", nargs="+", default=None, metavar="UxIxR",
+                         help="ladder of users x items x rounds (default: " + " ".join(
+                             ("1000x1000x50", "10000x10000x10", "100000x10000x3")) + ")")
+    p_bench.add_argument("--block-users", type=int, default=1024, help="users scored per block (default 1024)")
+    p_bench.add_argument("--repeats", type=int, default=None, help="timed runs per measurement (median)")
+    p_bench.add_argument("--grid", type=int, nargs=2, default=None, metavar=("POINTS", "SEEDS"),
+                         help="lever grid vmapped vs one by one (default 64 8; 0 0 skips it)")
+    p_bench.add_argument("--grid-size", default="200x500x20", metavar="UxIxR",
+                         help="world of the grid benchmark (default 200x500x20)")
+    p_bench.add_argument("--trecs", action=argparse.BooleanOptionalAction, default=True,
+                         help="run T-RECS's ContentFiltering side by side (default: on)")
+    p_bench.add_argument("--trecs-python", default=None, metavar="PY",
+                         help="python of a virtual environment with trecs installed (default: "
+                              "$LABKIT_TRECS_PYTHON, else this one; see docs/benchmarks.md)")
+    p_bench.add_argument("--trecs-steps", type=int, default=None, help="T-RECS comparison steps (default 100)")
+    p_bench.add_argument("--profile", default=None, metavar="UxIxR",
+                         help="also time each phase of one round at this size (log full)")
+    p_bench.add_argument("--out", default="results/benchmarks", help="output folder (default results/benchmarks)")
+    p_bench.set_defaults(func=bench)
 
     p_levers = sub.add_parser("levers", help="list every lever: kind, default, allowed values, meaning")
     p_levers.set_defaults(func=lambda args: print(describe_levers()) or 0)

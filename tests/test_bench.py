@@ -1,0 +1,64 @@
+"""`labkit bench` at a tiny size: it runs, writes its table and manifest, and refuses bad options clearly.
+
+Speeds are reported by the benchmark, never asserted here (timings on shared machines are noise).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from labkit import bench
+from labkit.cli import main
+from labkit.config import ConfigError
+
+
+def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, capsys):
+    out = tmp_path / "bench"
+    argv = ["bench", "--sizes", "30x40x3", "--grid", "2", "2", "--grid-size", "20x30x2", "--no-trecs",
+            "--repeats", "1", "--out", str(out)]
+    assert main(argv) == 0
+
+    table = pd.read_parquet(out / "bench.parquet")
+    assert set(bench.COLUMNS) <= set(table.columns)
+    assert list(zip(table.benchmark, table["mode"])) == [
+        ("ladder", "single"), ("grid", "vmapped"), ("grid", "one_by_one")]
+    for column in ("compile_s", "run_s", "user_rounds_per_s", "pairs_per_s", "matmul_gflops",
+                   "matmul_pairs_bound", "fraction_of_matmul", "peak_rss_mb", "state_mb"):
+        assert (table[column] > 0).all(), column
+    assert table.simulations.tolist() == [1, 4, 4]
+    ladder = table.iloc[0]
+    assert ladder.pairs_per_s == pytest.approx(3 * 30 * 40 / ladder.run_s)
+    assert ladder.user_rounds_per_s == pytest.approx(3 * 30 / ladder.run_s)
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["machine"]["backend"] == manifest["jax_backend"]
+    assert manifest["summary"]["grid_speedup"] > 0
+    printed = capsys.readouterr().out
+    assert "pairs/s" in printed and "grid_speedup" in printed
+
+
+def test_a_trecs_python_that_cannot_import_trecs_is_refused_before_anything_runs(tmp_path, capsys):
+    probe = subprocess.run([sys.executable, "-c", "import trecs"], capture_output=True)
+    if probe.returncode == 0:
+        pytest.skip("trecs is importable here")
+    code = main(["bench", "--sizes", "10x20x2", "--trecs-python", sys.executable, "--out", str(tmp_path)])
+    assert code == 2
+    assert "cannot `import trecs`" in capsys.readouterr().err
+    assert not (tmp_path / "bench.parquet").exists()
+
+
+@pytest.mark.parametrize("text", ["10x20", "axbxc", "10x0x3", ""])
+def test_a_size_that_is_not_users_x_items_x_rounds_is_refused(text):
+    with pytest.raises(ConfigError, match="USERSxITEMSxROUNDS"):
+        bench.Size.parse(text)
+
+
+@pytest.mark.skipif(not os.environ.get("LABKIT_TRECS_PYTHON"),
+                    reason="set LABKIT_TRECS_PYTHON to a python with trecs installed")
+def test_trecs_content_filtering_runs_in_its_own_interpreter():
+    measured = bench.run_trecs(os.environ["LABKIT_TRECS_PYTHON"], users=20, items=30, attributes=4, steps=2)
+    assert measured["run_s"] > 0 and measured["setup_s"] >= 0
