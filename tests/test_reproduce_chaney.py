@@ -1,0 +1,87 @@
+"""Reproduction 3 (Chaney, Stewart & Engelhardt, RecSys 2018): recommenders retrained on the
+data they confounded make users' consumption more alike than the ideal recommender does, and
+give lower utility; random recommendations make it least alike.
+
+labkit's users may consume an item again (Chaney et al.'s never do); with that, labkit's
+matrix factorization locks each user into the items of their own start-up instead of
+homogenizing them. Those claims are marked as expected failures until labkit can stop repeat
+consumption (see notebooks/00_reproductions)."""
+
+import jax
+import numpy as np
+import pytest
+
+from labkit import reproduce as R
+
+REPEATS = ("labkit users re-consume items; Chaney et al.'s never do, and with repeats labkit's MF "
+           "locks each user into their own start-up items (needs a no-repeat-consumption option)")
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return R.load("chaney", scale="tiny")
+
+
+@pytest.fixture(scope="module")
+def table(spec):
+    return R.run(spec)
+
+
+@pytest.fixture(scope="module")
+def verdict(table):
+    return R.check_chaney(table)
+
+
+def claim(verdict, start):
+    return next(c for c in verdict["claims"] if c["claim"].startswith(start))
+
+
+def test_the_table_has_every_recommender_seed_and_checkpoint(spec, table):
+    exp = spec.experiment
+    assert set(table["recommender"]) == {"ideal", "random", "popularity", "content", "mf"}
+    assert set(table["seed"]) == set(exp.seeds)
+    assert table["round"].max() == exp.config.rounds - 1
+    assert table["round"].min() >= spec.setup["startup_rounds"]
+    ideal = table[table["recommender"] == "ideal"]
+    np.testing.assert_allclose(ideal["delta_homogenization"], 0.0)
+    np.testing.assert_allclose(ideal["relative_utility"], 0.0)
+    assert table["homogenization"].between(0, 1).all()
+
+
+def test_every_recommender_starts_from_the_same_world_and_start_up(spec):
+    exp, startup = spec.experiment, spec.setup["startup_rounds"]
+    ideal, _ = R.simulate_with_startup(exp.conditions["ideal"], exp.seeds, startup)
+    popular, _ = R.simulate_with_startup(exp.conditions["popularity"], exp.seeds, startup)
+    np.testing.assert_array_equal(ideal.users.theta0, popular.users.theta0)
+    np.testing.assert_array_equal(ideal.catalog.features, popular.catalog.features)
+    np.testing.assert_array_equal(ideal.log.item[:, :startup], popular.log.item[:, :startup])
+    assert not np.array_equal(ideal.log.item[:, startup:], popular.log.item[:, startup:])
+
+
+def test_popularity_homogenizes_users_more_than_ideal(verdict):
+    assert claim(verdict, "popularity homogenizes")["passed"]
+
+
+def test_random_homogenizes_users_less_than_ideal(table):
+    last = table[(table["recommender"] == "random") & (table["round"] == table["round"].max())]
+    delta = last["delta_homogenization"].to_numpy()
+    assert delta.mean() + 2 * delta.std(ddof=1) / np.sqrt(len(delta)) < 0, delta
+
+
+def test_every_recommender_gives_lower_utility_than_ideal(verdict):
+    assert claim(verdict, "utility is lower")["passed"]
+
+
+@pytest.mark.xfail(strict=True, reason=REPEATS)
+def test_mf_homogenizes_users_more_than_ideal(verdict):
+    assert claim(verdict, "mf homogenizes")["passed"]
+
+
+@pytest.mark.xfail(strict=True, reason=REPEATS + "; so MF, not random, is the least alike")
+def test_random_homogenizes_least_of_all(verdict):
+    assert claim(verdict, "random homogenizes least")["passed"]
+
+
+@pytest.mark.xfail(strict=False, reason="with repeat consumption content filtering is within seed noise of ideal")
+def test_content_homogenizes_users_more_than_ideal(verdict):
+    assert claim(verdict, "content homogenizes")["passed"]
