@@ -13,17 +13,25 @@ last. The kernel is ``python3`` and its working directory the repository root.
 If a notebook fails the job stops there, names the notebook, the failing cell and the
 error, and exits with status 1; the executed notebook up to the failure is saved, and
 the studies already done are kept.
+
+Compiled programs are shared: the kernels use JAX's persistent compilation cache
+(``$JAX_COMPILATION_CACHE_DIR`` if set, else ``~/.cache/labkit/jax``; ``--jax-cache``
+picks another folder, ``--jax-cache ''`` turns it off). Studies 02-06 run the same
+programs (one per ranking policy, data strategy and model size), so each is compiled
+once per machine, not once per notebook. A cached program is the program XLA would
+compile, so the numbers do not depend on the cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, MutableMapping, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
@@ -137,6 +145,31 @@ def run_notebooks(notebooks: Sequence[Path], out_root: Path, parameters: Mapping
     return done
 
 
+JAX_CACHE_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
+
+
+def default_jax_cache(env: Mapping[str, str] = os.environ) -> Path:
+    """``$XDG_CACHE_HOME/labkit/jax`` (``~/.cache/labkit/jax`` by default)."""
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "labkit" / "jax"
+
+
+def use_jax_cache(folder: str | os.PathLike | None, env: MutableMapping[str, str] = os.environ) -> str | None:
+    """Set JAX's persistent compilation cache for the kernels this process starts.
+
+    ``folder``: the cache folder; None keeps ``$JAX_COMPILATION_CACHE_DIR`` if set, else
+    :func:`default_jax_cache`; ``""`` turns the cache off. Kernels inherit ``env``
+    (``os.environ``). Returns the folder in use, or None.
+    """
+    if folder == "":
+        env.pop(JAX_CACHE_VARIABLE, None)
+        return None
+    chosen = str(folder) if folder is not None else env.get(JAX_CACHE_VARIABLE) or str(default_jax_cache(env))
+    Path(chosen).mkdir(parents=True, exist_ok=True)
+    env[JAX_CACHE_VARIABLE] = chosen
+    return chosen
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line of the main job; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -151,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--notebooks", default=ROOT / "notebooks", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--list", action="store_true", help="list the notebooks in run order and exit")
     parser.add_argument("--progress", action="store_true", help="show papermill's per-cell progress bar")
+    parser.add_argument("--jax-cache", default=None, metavar="DIR",
+                        help="JAX persistent compilation cache shared by the kernels (default: "
+                             "$JAX_COMPILATION_CACHE_DIR, else ~/.cache/labkit/jax; '' turns it off)")
     args = parser.parse_args(argv)
 
     notebooks = discover(args.notebooks)
@@ -164,11 +200,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no notebooks matching NN_*.ipynb in {args.notebooks}", file=sys.stderr)
         return 1
     out_root = args.out if args.out.is_absolute() else ROOT / args.out
+    before = os.environ.get(JAX_CACHE_VARIABLE)
+    cache = use_jax_cache(args.jax_cache)
+    print(f"scale {args.scale!r}, results under {out_root}, JAX compilation cache: {cache or 'off'}", flush=True)
     try:
         run_notebooks(notebooks, out_root, {"scale": args.scale}, progress=args.progress)
     except NotebookFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    finally:  # main() may be called in-process (tests): leave the environment as found
+        if before is None:
+            os.environ.pop(JAX_CACHE_VARIABLE, None)
+        else:
+            os.environ[JAX_CACHE_VARIABLE] = before
     return 0
 
 

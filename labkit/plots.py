@@ -1,8 +1,10 @@
-"""Figures: one labkit style, deterministic saving, and the collapse figure.
+"""Figures: one labkit style, deterministic saving, the collapse figure and the ablation figures.
 
 Pure plotting: every function here takes a tidy table (one row per condition, seed and
 round, one column per metric; see :func:`labkit.results.metrics_frame`) and draws it.
-No model logic lives here, so a figure can always be redrawn from its table.
+No model logic lives here, so a figure can always be redrawn from its table. The
+ablation figures (:func:`lever_figure`, :func:`tradeoff_figure`, :func:`effects_figure`)
+take the per-seed and summary tables of :mod:`labkit.studies`.
 
     with style():
         fig = collapse_figure(table)
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import textwrap
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -266,5 +269,316 @@ def save(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = ("png", 
     return written
 
 
-__all__ = ["METRIC_LABELS", "COLLAPSE_PANELS", "PALETTE", "RC", "style", "metric_label", "split_label",
-           "bootstrap_ci", "collapse_figure", "save"]
+# --------------------------------------------------------------------------- ablation figures
+
+# A human label, with units or meaning, for each lever a study puts on an axis.
+LEVER_LABELS: dict[str, str] = {
+    "epsilon": "epsilon (share of slots explored)",
+    "beta": "beta (bonus scale, logits)",
+    "novelty_weight": "novelty weight (logits per nat)",
+    "reserve_share": "reserve share (of slots)",
+    "temperature": "temperature (logits)",
+    "mmr_lambda": "MMR lambda (weight of relevance)",
+    "synthetic_share": "synthetic share (of new items)",
+    "synthetic_weight": "synthetic weight (loss weight of AI rows)",
+    "drift": "drift (rate per click)",
+    "embedding_dim": "embedding dimension",
+    "train_steps": "optimizer steps per round",
+    "generator_temperature": "GenAI temperature",
+}
+
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "*")  # one per line or point, in order
+
+
+def lever_label(lever: str, wrap: bool = False) -> str:
+    """The axis label of a lever (:data:`LEVER_LABELS`), or its name if unknown; with
+    ``wrap``, the meaning in parentheses goes on a second line (narrow panels)."""
+    label = LEVER_LABELS.get(lever, lever.replace("_", " "))
+    return label.replace(" (", "\n(", 1) if wrap else label
+
+
+def _errorbar(errorbar):
+    if errorbar is None or (isinstance(errorbar, tuple) and errorbar and errorbar[0] == "t"):
+        from labkit.studies import ci_errorbar
+
+        return ci_errorbar(errorbar[1] if isinstance(errorbar, tuple) and len(errorbar) > 1 else 95)
+    return errorbar
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
+
+
+def lever_figure(
+    per_seed: pd.DataFrame,
+    metrics: Sequence[str],
+    x: str | Mapping[str, str],
+    col: str | None = None,
+    hue: str | None = None,
+    baseline: pd.DataFrame | None = None,
+    baseline_label: str = "baseline",
+    col_order: Sequence | None = None,
+    hue_order: Sequence | None = None,
+    logx: Sequence[str] = (),
+    errorbar=("t", 95),
+    note: str | None = None,
+    ncols: int | None = None,
+    panel_size: tuple[float, float] = (1.35, 1.05),
+) -> Figure:
+    """Metric against lever value: one row of panels per metric, one column per ``col`` value.
+
+    Each line is the mean over seeds of a per-seed value (say the late-round mean of
+    :func:`labkit.studies.late_means`), with markers at the lever values swept and a
+    band: by default the 95% Student-t confidence interval of the mean over seeds
+    (:func:`labkit.studies.ci_errorbar`; any seaborn errorbar spec is passed through).
+
+    Args:
+      per_seed: one row per point and seed, one column per metric and per lever.
+      metrics: one row of panels each; the rows share their y axis.
+      x: the lever on the x axis, or {``col`` value: lever} when each column sweeps its own.
+      col: column whose values get one column of panels each (say ``family``); None: one.
+      hue: column whose values get one line each (say ``arm``), named in the legend.
+      baseline: per-seed rows of one reference point (say greedy, no mitigation), drawn in
+        every panel as a dashed line at its mean with a grey band (its CI), and named
+        ``baseline_label`` in the legend.
+      logx: levers drawn on a log axis (values spaced geometrically).
+      note: a line above the panels (say which rounds were averaged).
+      ncols: with ``col=None``, lay the metrics' panels out in rows of ``ncols`` (each
+        panel titled by its metric) instead of one column.
+
+    Panels are labelled ``ax.get_label() == f"{metric}|{col value}"``; the x ticks are
+    the lever values swept; each row's first panel carries the metric's label with units.
+    """
+    errorbar = _errorbar(errorbar)
+    cols = list(col_order or (pd.unique(per_seed[col]) if col else [None]))
+    levers = {c: (x[c] if isinstance(x, Mapping) else x) for c in cols}
+    wanted = [*metrics, *set(levers.values()), *([col] if col else []), *([hue] if hue else [])]
+    missing = sorted({c for c in wanted if c not in per_seed.columns})
+    if missing:
+        raise KeyError(f"lever_figure: column(s) {missing} not in the table; it has {list(per_seed.columns)}")
+    levels = list(hue_order or (pd.unique(per_seed[hue]) if hue else []))
+    with style():
+        colours = dict(zip(levels, sns.color_palette(PALETTE, max(len(levels), 1))))
+        single = sns.color_palette(PALETTE, 1)[0]
+        width, height = panel_size
+        wrap = col is None and ncols is not None and ncols < len(metrics)
+        shape = (-(-len(metrics) // ncols), ncols) if wrap else (len(metrics), len(cols))
+        fig = Figure(figsize=(width * shape[1] + 0.5, height * shape[0] + 0.55 + 0.2 * bool(note)),
+                     layout="constrained")
+        grid = fig.subplots(*shape, sharey=False if wrap else "row", squeeze=False)
+        for ax in grid.flat[len(metrics):] if wrap else ():
+            ax.set_axis_off()
+        for j, c in enumerate(cols):
+            sub = per_seed if col is None else per_seed[per_seed[col] == c]
+            lever = levers[c]
+            values = sorted(pd.unique(sub[lever]))
+            for i, metric in enumerate(metrics):
+                ax = grid[divmod(i, ncols)] if wrap else grid[i, j]
+                if baseline is not None and metric in baseline:
+                    from labkit.studies import mean_ci
+
+                    mean, low, high = mean_ci(baseline[metric])
+                    if not np.isnan(low):
+                        ax.axhspan(low, high, color="0.88", lw=0, zorder=0)
+                    ax.axhline(mean, color="0.35", ls="--", lw=0.8, zorder=1)
+                kwargs = (dict(hue=hue, hue_order=levels, palette=colours, style=hue, style_order=levels,
+                               markers=dict(zip(levels, MARKERS * len(levels))), dashes=False)
+                          if hue else dict(color=single, marker="o"))
+                sns.lineplot(data=sub, x=lever, y=metric, errorbar=errorbar, markersize=3.5,
+                             markeredgewidth=0, err_kws={"linewidth": 0}, legend=False, ax=ax, **kwargs)
+                if lever in logx:
+                    ax.set_xscale("log")
+                    ax.minorticks_off()
+                ax.set_xticks(values, [_number(v) for v in values])
+                name, units = split_label(metric)
+                if wrap:  # every panel its own metric: the name on top, the units on the y axis
+                    ax.set_title(name)
+                    ax.set_ylabel(textwrap.fill(units, 18))
+                    bottom = i + ncols >= len(metrics)
+                else:
+                    ax.set_ylabel(textwrap.fill(metric_label(metric), 20) if j == 0 else "")
+                    if i == 0 and c is not None:
+                        ax.set_title(str(c))
+                    bottom = i == len(metrics) - 1
+                ax.set_xlabel(lever_label(lever, wrap=True) if bottom else "")
+                ax.set_label(f"{metric}|{c}")
+        handles = [Line2D([], [], color=colours[level], marker=MARKERS[k % len(MARKERS)], markersize=3.5,
+                          markeredgewidth=0, label=_number(level)) for k, level in enumerate(levels)]
+        if baseline is not None:
+            handles.append(Line2D([], [], color="0.35", ls="--", lw=0.8, label=baseline_label))
+        if handles:
+            fig.legend(handles=handles, title=hue if levels else None, loc="outside lower center",
+                       ncols=min(len(handles), 6), frameon=False)
+        if note:
+            fig.suptitle(note, x=0.0, ha="left", fontweight="normal", fontsize=RC["axes.titlesize"])
+    return fig
+
+
+def setting_colours(labels: Sequence[str], baseline: str | None = None) -> dict[str, tuple]:
+    """One colour-blind-safe colour per label, black for the baseline, in the order given."""
+    others = [label for label in labels if label != baseline]
+    palette = sns.color_palette(PALETTE, max(len(others), 1))
+    if len(others) > len(palette):
+        palette = sns.color_palette("tab20", len(others))
+    colours = dict(zip(others, palette))
+    if baseline is not None:
+        colours[baseline] = (0.0, 0.0, 0.0)
+    return colours
+
+
+def tradeoff_figure(
+    summary: pd.DataFrame,
+    x: str = "ctr",
+    y: str = "exposure_entropy",
+    label: str = "setting",
+    front: Sequence[bool] | None = None,
+    baseline: str | None = None,
+    annotate: Mapping[str, str] | None = None,
+    note: str | None = None,
+    size: tuple[float, float] = (5.2, 3.2),
+) -> Figure:
+    """Engagement against diversity: one point per setting, with its CI cross.
+
+    ``summary``: one row per setting with columns ``x``, ``x_low``, ``x_high``, ``y``,
+    ``y_low``, ``y_high`` (:func:`labkit.studies.summarize`) and ``label`` (the legend
+    entry, naming the lever values). ``front``: mask of the rows on the Pareto front
+    (:func:`labkit.studies.pareto_front`), joined by a dotted line. ``baseline``: the label
+    drawn in black. ``annotate``: {label: short text} written beside each point, so the
+    figure reads without colour. The axes carry the metrics' labels with units; the
+    legend sits on the right. The main axis has ``ax.get_label() == "plane"``.
+    """
+    cols = [label, x, f"{x}_low", f"{x}_high", y, f"{y}_low", f"{y}_high"]
+    missing = [c for c in cols if c not in summary.columns]
+    if missing:
+        raise KeyError(f"tradeoff_figure: column(s) {missing} not in the summary; it has {list(summary.columns)}")
+    labels = list(summary[label])
+    colours = setting_colours(labels, baseline)
+    with style():
+        fig = Figure(figsize=size, layout="constrained")
+        ax = fig.add_subplot(label="plane")
+        if front is not None:
+            on = summary[np.asarray(front, bool)].sort_values(x)
+            ax.plot(on[x], on[y], color="0.45", ls=":", lw=1.0, zorder=0)
+        for k, r in enumerate(summary.to_dict("records")):
+            xerr = [[r[x] - r[f"{x}_low"]], [r[f"{x}_high"] - r[x]]]
+            yerr = [[r[y] - r[f"{y}_low"]], [r[f"{y}_high"] - r[y]]]
+            xerr = None if np.isnan(xerr[0][0]) else xerr
+            yerr = None if np.isnan(yerr[0][0]) else yerr
+            ax.errorbar(r[x], r[y], xerr=xerr, yerr=yerr, fmt=MARKERS[k % len(MARKERS)], color=colours[r[label]],
+                        ms=4, mew=0, elinewidth=0.7, capsize=1.5, label=str(r[label]), zorder=2)
+        handles, names = ax.get_legend_handles_labels()
+        if front is not None:
+            handles.append(Line2D([], [], color="0.45", ls=":", lw=1.0))
+            names.append("Pareto front")
+        ax.legend(handles, names, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+        ax.set_xlabel(metric_label(x))
+        ax.set_ylabel(metric_label(y))
+        if note:
+            ax.set_title(note, loc="left")
+        if annotate:
+            rows = [r for r in summary.to_dict("records") if r[label] in annotate]
+            place_labels(ax, [r[x] for r in rows], [r[y] for r in rows], [annotate[r[label]] for r in rows])
+    return fig
+
+
+# Where a point's label may go, in points from the point: (dx, dy, horizontal alignment).
+_LABEL_SPOTS = ((4, 2, "left"), (4, -8, "left"), (-4, 2, "right"), (-4, -8, "right"), (0, 6, "center"),
+                (0, -13, "center"), (8, -3, "left"), (-8, -3, "right"), (12, 8, "left"), (-12, 8, "right"),
+                (12, -14, "left"), (-12, -14, "right"))
+
+
+def place_labels(ax, xs: Sequence[float], ys: Sequence[float], texts: Sequence[str], fontsize: float = 6) -> list:
+    """Write each text beside its point where it overlaps the fewest other labels and points.
+
+    Deterministic: points are labelled in the order given, each at the first of a fixed
+    list of spots (:data:`_LABEL_SPOTS`) that overlaps nothing already placed, else at the
+    spot that overlaps least. The figure's layout is settled first (one draw), so the
+    overlaps are measured where the labels will be printed. Returns the text artists.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    fig = ax.get_figure(root=True)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    renderer = canvas.get_renderer()
+    to_points = fig.dpi / 72.0
+    centres = ax.transData.transform(np.column_stack([xs, ys]))
+    marker = 4 * to_points  # a marker's half-size, in pixels
+    taken = [Bbox.from_extents(cx - marker, cy - marker, cx + marker, cy + marker) for cx, cy in centres]
+
+    def overlap(box: Bbox) -> float:
+        total = 0.0
+        for other in taken:
+            w = min(box.x1, other.x1) - max(box.x0, other.x0)
+            h = min(box.y1, other.y1) - max(box.y0, other.y0)
+            total += max(w, 0) * max(h, 0)
+        return total
+
+    artists = []
+    for k, ((cx, cy), text) in enumerate(zip(centres, texts)):
+        own = taken[k]
+        taken.remove(own)  # a label may touch its own point
+        best = None
+        for dx, dy, ha in _LABEL_SPOTS:
+            artist = ax.annotate(text, (xs[k], ys[k]), xytext=(dx, dy), textcoords="offset points", ha=ha,
+                                 fontsize=fontsize, color="0.25")
+            box = artist.get_window_extent(renderer)
+            score = overlap(box)
+            if best is None or score < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (score, artist, box)
+            else:
+                artist.remove()
+            if score == 0:
+                break
+        taken.insert(k, own)
+        taken.append(best[2])
+        artists.append(best[1])
+    return artists
+
+
+def effects_figure(
+    effects: pd.DataFrame,
+    metrics: Sequence[str] = ("exposure_entropy", "ctr"),
+    label: str = "setting",
+    colours: Mapping[str, tuple] | None = None,
+    note: str | None = None,
+    panel_size: tuple[float, float] = (1.45, 2.6),
+) -> Figure:
+    """Each setting's effect against the baseline, with its CI: one panel per metric.
+
+    ``effects``: one row per setting with, per metric, the mean difference ``m`` and
+    ``m_low``, ``m_high`` (:func:`labkit.studies.effects`). Settings run top to bottom in
+    the table's order; a vertical line marks no effect. Panels are labelled by metric.
+    """
+    labels = list(effects[label])
+    colours = dict(colours or setting_colours(labels))
+    with style():
+        width, height = panel_size
+        fig = Figure(figsize=(width * len(metrics) + 1.2, max(height, 0.22 * len(labels) + 0.6)),
+                     layout="constrained")
+        axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+        ypos = np.arange(len(labels))[::-1]
+        for ax, metric in zip(axes, metrics):
+            mean = effects[metric].to_numpy()
+            err = np.vstack([mean - effects[f"{metric}_low"].to_numpy(), effects[f"{metric}_high"].to_numpy() - mean])
+            ax.axvline(0.0, color="0.5", lw=0.6, zorder=0)
+            for k, name in enumerate(labels):
+                ax.errorbar(mean[k], ypos[k], xerr=err[:, k:k + 1], fmt="o", color=colours.get(name, "0.2"),
+                            ms=3.5, mew=0, elinewidth=0.8, capsize=1.5)
+            title, units = split_label(metric)
+            ax.set_title(textwrap.fill(f"change in {title}", 18))
+            ax.set_xlabel(units)
+            ax.set_label(metric)
+        axes[0].set_yticks(ypos, labels)
+        if note:
+            fig.suptitle(note, x=0.0, ha="left", fontweight="normal", fontsize=RC["axes.titlesize"])
+    return fig
+
+
+__all__ = ["METRIC_LABELS", "COLLAPSE_PANELS", "PALETTE", "RC", "LEVER_LABELS", "style", "metric_label",
+           "split_label", "lever_label", "bootstrap_ci", "collapse_figure", "lever_figure", "setting_colours",
+           "tradeoff_figure", "place_labels", "effects_figure", "save"]

@@ -56,15 +56,7 @@ import labkit
 from labkit.experiments import load
 from labkit.plots import COLLAPSE_PANELS, collapse_figure, metric_label, save
 from labkit.results import manifest, metrics_frame, write_json, write_table
-
-
-def repo_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) holding pyproject.toml."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    raise FileNotFoundError(f"no pyproject.toml at or above {start}; run from inside the repository")
+from labkit.studies import repo_root
 
 
 ROOT = repo_root()

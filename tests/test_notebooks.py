@@ -1,7 +1,10 @@
-"""Notebooks: the collapse study runs end to end at tiny scale, the main job reports a
-failing notebook by name and cell, and each .ipynb matches its jupytext .py pair."""
+"""Notebooks: every study notebook and the write-up run end to end at tiny scale (as the
+main job runs them), their tables have the documented columns, the write-up holds every
+figure and number it claims, the main job reports a failing notebook by name and cell,
+and each .ipynb matches its jupytext .py pair."""
 
 import json
+import os
 from pathlib import Path
 
 import jupytext
@@ -11,25 +14,55 @@ import pytest
 
 from labkit import METRIC_NAMES
 from labkit.experiments import load
-from labkit.main import NotebookFailed, discover, main, run_notebooks, select
+from labkit.main import (JAX_CACHE_VARIABLE, NotebookFailed, discover, main, run_notebook, run_notebooks, select,
+                         use_jax_cache)
+from labkit.report import SECTIONS
+from labkit.sweep import PROVENANCE_COLUMNS, sweep_points
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 COLLAPSE = NOTEBOOKS / "01_collapse.ipynb"
+STUDIES = {"02_exploration": "exploration", "03_stochasticity": "stochasticity",
+           "04_data_separation": "data_separation", "05_capacity": "capacity", "06_tradeoffs": "tradeoffs"}
 
 
 @pytest.fixture(scope="module")
-def collapse_run(tmp_path_factory):
-    """01_collapse executed by papermill at tiny scale, from notebooks/ as working folder
-    (so the notebook's relative paths must resolve against the repository root)."""
-    import papermill
+def main_run(tmp_path_factory, request):
+    """Every notebooks/NN_*.ipynb executed by papermill at tiny scale, in the main job's
+    order and layout (out_root/<stem>/), from notebooks/ as working folder (so relative
+    paths must resolve against the repository root). A failing notebook is recorded, not
+    raised, so each notebook's test reports its own failure. Returns (out_root,
+    {stem: NotebookFailed}).
 
-    out_dir = tmp_path_factory.mktemp("01_collapse")
-    executed = out_dir / "executed.ipynb"
-    papermill.execute_notebook(str(COLLAPSE), str(executed),
-                               parameters={"scale": "tiny", "out_dir": str(out_dir)},
-                               kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False)
-    return out_dir, nbformat.read(str(executed), as_version=4)
+    The kernels share a JAX compilation cache, as in the main job, kept in pytest's cache
+    folder (.pytest_cache/d/labkit_jax) so that later test sessions skip compiling: most
+    of this fixture's time is compiling one program per policy, strategy and model size.
+    A cached program is the one XLA would compile, so results do not depend on it."""
+    out_root = tmp_path_factory.mktemp("results")
+    before = os.environ.get(JAX_CACHE_VARIABLE)
+    use_jax_cache(request.config.cache.mkdir("labkit_jax"))
+    failures = {}
+    try:
+        for notebook in discover(NOTEBOOKS):
+            try:
+                run_notebook(notebook, out_root, {"scale": "tiny"}, cwd=NOTEBOOKS)
+            except NotebookFailed as err:
+                failures[notebook.stem] = err
+    finally:
+        if before is None:
+            os.environ.pop(JAX_CACHE_VARIABLE, None)
+        else:
+            os.environ[JAX_CACHE_VARIABLE] = before
+    return out_root, failures
+
+
+@pytest.fixture(scope="module")
+def collapse_run(main_run):
+    """01_collapse as the main job ran it: its results folder and executed notebook."""
+    out_root, failures = main_run
+    assert "01_collapse" not in failures, str(failures.get("01_collapse"))
+    out_dir = out_root / "01_collapse"
+    return out_dir, nbformat.read(str(out_dir / "01_collapse.ipynb"), as_version=4)
 
 
 def test_collapse_notebook_writes_a_tidy_table_of_conditions_seeds_rounds(collapse_run):
@@ -120,3 +153,75 @@ def test_ipynb_and_py_percent_pair_are_in_sync(ipynb):
     assert from_ipynb.metadata["jupytext"]["formats"] == "ipynb,py:percent"
     assert all(not c.get("outputs") for c in from_ipynb.cells if c.cell_type == "code"), \
         f"{ipynb.name} is committed with outputs; executed copies belong under results/"
+
+
+# --------------------------------------------------------------------------- studies 02-06 and the write-up
+
+@pytest.mark.parametrize("stem", [p.stem for p in discover(NOTEBOOKS)])
+def test_every_notebook_executes_at_tiny_scale_without_error_outputs(main_run, stem):
+    out_root, failures = main_run
+    assert stem not in failures, str(failures.get(stem))
+    executed = nbformat.read(str(out_root / stem / f"{stem}.ipynb"), as_version=4)
+    errors = [(i, out.get("ename"), out.get("evalue")) for i, cell in enumerate(executed.cells)
+              for out in cell.get("outputs", []) if out.output_type == "error"]
+    assert errors == []
+
+
+@pytest.mark.parametrize("stem", sorted(STUDIES))
+def test_study_table_has_the_documented_columns_and_one_row_per_point_seed_round(main_run, stem):
+    out_root, failures = main_run
+    assert stem not in failures, str(failures.get(stem))
+    exp = load(ROOT / "experiments" / f"{STUDIES[stem]}.yaml", scale="tiny")
+    points = sweep_points(exp)
+    varied = list(dict.fromkeys(name for point in points for name in point.levers))
+    table = pd.read_parquet(out_root / stem / "metrics.parquet")
+    assert list(table.columns) == ["study", "arm", "config_hash", *varied, "seed", "round", *METRIC_NAMES,
+                                   *PROVENANCE_COLUMNS]
+    assert set(table["study"]) == {exp.name}
+    assert list(dict.fromkeys(table["arm"])) == list(dict.fromkeys(p.arm for p in points))
+    assert len(table) == len(points) * len(exp.seeds) * exp.config.rounds
+    assert not table.duplicated(["arm", "config_hash", "seed", "round"]).any()
+    manifest = json.loads((out_root / stem / "manifest.json").read_text())
+    assert (manifest["study"], manifest["scale"], manifest["seeds"]) == (exp.name, "tiny", list(exp.seeds))
+
+
+def test_study_notebooks_save_every_figure_the_write_up_shows(main_run):
+    out_root, _ = main_run
+    for section in SECTIONS:
+        for fig in section.figures:
+            for ext in ("png", "pdf"):
+                path = out_root / fig.folder / f"{fig.stem}.{ext}"
+                assert path.is_file() and path.stat().st_size > 0, path
+
+
+def test_tradeoffs_reuses_the_points_the_mitigation_studies_computed(main_run):
+    out_root, failures = main_run
+    assert "06_tradeoffs" not in failures, str(failures.get("06_tradeoffs"))
+    assert json.loads((out_root / "06_tradeoffs" / "manifest.json").read_text())["computed_now"] == []
+
+
+def test_writeup_from_the_notebooks_holds_every_figure_and_every_number_matches_its_table(main_run):
+    from test_writeup import check_writeup  # tests/ is on sys.path (pytest's rootdir-relative import)
+
+    out_root, failures = main_run
+    assert "99_writeup" not in failures, str(failures.get("99_writeup"))
+    numbers = check_writeup(out_root, out_root / "writeup")
+    assert len(numbers["claims"]) > 20
+
+
+@pytest.mark.parametrize("ipynb", sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_notebook_parameters_cell_sets_scale_and_its_results_folder(ipynb):
+    cells = [c for c in nbformat.read(str(ipynb), as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{ipynb.name}: expected one cell tagged 'parameters'"
+    values = {}
+    exec(cells[0].source, {}, values)  # noqa: S102 - our own notebook's literal assignments
+    assert values["scale"] == "default"
+    assert values["out_dir"] == f"results/{ipynb.stem}"
+
+
+def test_use_jax_cache_sets_the_variable_kernels_inherit(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    assert use_jax_cache(None, env) == str(tmp_path / "labkit" / "jax")
+    assert env[JAX_CACHE_VARIABLE] == str(tmp_path / "labkit" / "jax") and (tmp_path / "labkit" / "jax").is_dir()
+    assert use_jax_cache(tmp_path / "mine", env) == str(tmp_path / "mine")
+    assert use_jax_cache("", env) is None and JAX_CACHE_VARIABLE not in env

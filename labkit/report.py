@@ -1,0 +1,624 @@
+"""The write-up: every study's figures and key numbers gathered into one report.
+
+    build_writeup("results", "results/writeup")
+
+reads each study's result table (``results/NN_name/metrics.parquet``) and figure files,
+and writes::
+
+    writeup.md      Markdown; figures beside it (figures/<name>.png shown, .pdf linked)
+    writeup.html    the same report, self-contained: figures embedded as base64 PNG
+    numbers.json    every number the text states, with the table, rows, rounds and
+                    statistic it was computed from, so a test can recompute each one
+    figures/        PNG and PDF of every figure
+
+No number in the text is typed in: each is computed here from the tables, as a *claim*
+(:class:`Claim`), and the sentences and the headline table are built from the claims.
+An effect is a paired difference over seeds of late-round means
+(:func:`labkit.studies.late_means`, :func:`labkit.studies.paired_differences`) with a
+95% Student-t interval; the cost in clicks of each nat of entropy kept is
+:func:`labkit.studies.cost_per_nat`.
+
+The text is built as a list of blocks (heading, paragraph, list, table, figure) that two
+small renderers turn into Markdown and HTML, so both files say the same thing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from labkit import studies
+from labkit.plots import split_label
+from labkit.results import atomic_write, write_json
+
+LEVEL = 95
+
+
+# --------------------------------------------------------------------------- what the report shows
+
+@dataclass(frozen=True)
+class FigureRef:
+    """A figure a study notebook saved: ``<results>/<folder>/<stem>.png`` and ``.pdf``."""
+
+    folder: str
+    stem: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One study of the report: its results folder, title and figures."""
+
+    folder: str
+    title: str
+    figures: tuple[FigureRef, ...]
+
+
+def _figs(folder: str, *pairs: tuple[str, str]) -> tuple[FigureRef, ...]:
+    return tuple(FigureRef(folder, stem, caption) for stem, caption in pairs)
+
+
+_BAND = "Lines: mean over seeds; bands: 95% Student-t confidence interval of that mean."
+_LATE = ("Each value is a late-round mean (the mean over the last rounds of a run, printed on "
+         "the figure), then the mean over seeds with its 95% Student-t confidence interval. ")
+
+SECTIONS: tuple[Section, ...] = (
+    Section("01_collapse", "01 Collapse: diversity falls while the dashboard holds", _figs(
+        "01_collapse",
+        ("collapse", "Each metric against round for a greedy MF feed with GenAI items and drifting users "
+                     "(ai_and_drift) and with neither. Top: diversity of what is exposed and of users' "
+                     "tastes; bottom: the dashboard (CTR, utility per click). Lines: mean over seeds; "
+                     "bands: 95% bootstrap confidence interval of that mean."))),
+    Section("02_exploration", "02 Exploration", _figs(
+        "02_exploration",
+        ("exploration_levers", "Each exploration lever against its value (one column per mitigation), "
+                               "under GenAI + drift pressure. " + _LATE + "Dashed line and grey band: the "
+                               "greedy feed with no mitigation (none) and its interval."),
+        ("exploration_rounds", "The representative setting of each exploration mitigation (the one carried "
+                               "to 06) against round, with the greedy baseline. " + _BAND))),
+    Section("03_stochasticity", "03 Controlled stochasticity", _figs(
+        "03_stochasticity",
+        ("stochasticity_levers", "Softmax (Plackett-Luce) sampling temperature and the MMR relevance weight "
+                                 "lambda against their values, under GenAI + drift pressure. " + _LATE
+                                 + "Dashed line and grey band: the greedy feed (none)."),
+        ("stochasticity_rounds", "The representative settings against round, with the greedy baseline. "
+                                 + _BAND))),
+    Section("04_data_separation", "04 Separating human from AI-influenced data", _figs(
+        "04_data_separation",
+        ("data_separation_shares", "Each data strategy (one line each) against the GenAI's share of new "
+                                   "items, users drifting. " + _LATE + "accumulate is the baseline."),
+        ("data_separation_rounds", "Each data strategy against round at the highest GenAI share swept. "
+                                   + _BAND))),
+    Section("05_capacity", "05 Capacity: do bigger models make it worse?", _figs(
+        "05_capacity",
+        ("capacity_levers", "Embedding dimension (left) and optimizer steps per round (right) of the MF "
+                            "recommender, log axes, under GenAI + drift pressure. " + _LATE),
+        ("capacity_rounds", "Each capacity setting against round. " + _BAND))),
+    Section("06_tradeoffs", "06 Trade-offs: every mitigation on one plane", _figs(
+        "06_tradeoffs",
+        ("tradeoffs_plane", "Engagement (CTR, x) against diversity (exposure entropy, y) for one "
+                            "representative setting of every mitigation and the greedy baseline (black), "
+                            "all late-round means under the same GenAI + drift pressure. Crosses: 95% "
+                            "Student-t confidence intervals over seeds on both axes. Dotted line: the Pareto "
+                            "front (no other setting has both higher CTR and higher entropy)."),
+        ("tradeoffs_effects", "Each mitigation's effect against the greedy baseline, paired by seed: change "
+                              "in late-round exposure entropy, exposure topic entropy, users' taste entropy "
+                              "and CTR, with 95% Student-t confidence intervals; the vertical line is no "
+                              "change."))),
+)
+
+
+# --------------------------------------------------------------------------- claims
+
+@dataclass
+class Claim:
+    """One number the report states, with everything needed to recompute it.
+
+    ``kind``: ``difference`` (mean over seeds of treatment minus baseline, paired by
+    seed, of late-round means of ``metric``; ``low``/``high`` its t interval),
+    ``level`` (mean over seeds of the treatment's late-round mean, with its interval) or
+    ``cost_per_nat`` (CTR given up per nat of ``metric`` kept, against the baseline;
+    bootstrap interval). ``table``: the result table, relative to the results folder;
+    ``treatment``/``baseline``: column values selecting their rows; ``late_rounds``:
+    the rounds averaged (inclusive); ``text``: how the number is written in the report.
+    """
+
+    id: str
+    kind: str
+    table: str
+    metric: str
+    treatment: dict[str, Any]
+    baseline: dict[str, Any] | None
+    late_rounds: list[int]
+    seeds: list[int]
+    mean: float
+    low: float
+    high: float
+    text: str
+    engagement: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+DIGITS = 3  # decimals of every number in the report
+
+
+def _select(frame: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
+    mask = pd.Series(True, index=frame.index)
+    for column, value in where.items():
+        mask &= frame[column] == value
+    rows = frame[mask]
+    if rows.empty:
+        raise ValueError(f"no rows where {dict(where)}")
+    return rows
+
+
+def _per_seed(table: pd.DataFrame, last: int) -> pd.DataFrame:
+    return studies.late_means(table, last)
+
+
+def difference(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, treatment: Mapping[str, Any],
+               baseline: Mapping[str, Any], last: int) -> Claim:
+    """A ``difference`` claim: treatment minus baseline, paired by seed, late-round means."""
+    per_seed = _per_seed(table, last)
+    rows = pd.concat([_select(per_seed, treatment), _select(per_seed, baseline)])
+    diffs = studies.paired_differences(rows, baseline, [metric])
+    mean, low, high = studies.mean_ci(diffs[metric], LEVEL)
+    return Claim(claim_id, "difference", table_name, metric, dict(treatment), dict(baseline),
+                 per_seed.attrs["late_rounds"], sorted(int(s) for s in diffs["seed"]), mean, low, high,
+                 studies.ci_text(mean, low, high, DIGITS, signed=True))
+
+
+def level(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, treatment: Mapping[str, Any],
+          last: int) -> Claim:
+    """A ``level`` claim: the mean over seeds of the treatment's late-round mean."""
+    late = _per_seed(table, last)
+    per_seed = _select(late, treatment)
+    mean, low, high = studies.mean_ci(per_seed[metric], LEVEL)
+    return Claim(claim_id, "level", table_name, metric, dict(treatment), None,
+                 late.attrs["late_rounds"], sorted(int(s) for s in per_seed["seed"]),
+                 mean, low, high, studies.ci_text(mean, low, high, DIGITS))
+
+
+def cost(table: pd.DataFrame, table_name: str, claim_id: str, treatment: Mapping[str, Any],
+         baseline: Mapping[str, Any], last: int, diversity: str = "exposure_entropy",
+         engagement: str = "ctr", gain: Claim | None = None) -> Claim:
+    """A ``cost_per_nat`` claim (:func:`labkit.studies.cost_per_nat`); NaN when nothing is kept.
+
+    ``gain``: the ``difference`` claim of ``diversity`` for the same comparison; when its
+    interval is not above zero, the price of a gain that may not exist is not written
+    (the text says so; the value stays in numbers.json).
+    """
+    per_seed = _per_seed(table, last)
+    rows = pd.concat([_select(per_seed, treatment), _select(per_seed, baseline)])
+    out = studies.cost_per_nat(rows, baseline, diversity, engagement, by=list(treatment), level=LEVEL)
+    row = out.iloc[0]
+    if pd.isna(row["cost"]):
+        text = "n/a (keeps no entropy)"
+    elif gain is not None and studies.direction(gain.low, gain.high) != "up":
+        text = "n/a (no clear entropy gain)"
+    else:
+        text = studies.ci_text(row["cost"], row["cost_low"], row["cost_high"], DIGITS)
+    return Claim(claim_id, "cost_per_nat", table_name, diversity, dict(treatment), dict(baseline),
+                 per_seed.attrs["late_rounds"], sorted(int(s) for s in per_seed["seed"].unique()),
+                 float(row["cost"]), float(row["cost_low"]), float(row["cost_high"]), text,
+                 engagement=engagement, extra={"kept": float(row["kept"]), "lost": float(row["lost"])})
+
+
+# --------------------------------------------------------------------------- reading the results
+
+def read_study(results: Path, folder: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A study's table and manifest; a clear error if the notebook has not run."""
+    table_path, manifest_path = results / folder / "metrics.parquet", results / folder / "manifest.json"
+    if not table_path.is_file():
+        raise FileNotFoundError(f"{table_path} is missing: run the study notebooks first "
+                                f"(python -m labkit.main, or --only {folder[:2]})")
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    return pd.read_parquet(table_path), manifest
+
+
+MITIGATION_METRICS = ("exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr")
+COLLAPSE_METRICS = ("exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr")
+
+
+@dataclass
+class Findings:
+    """All claims, grouped the way the report uses them."""
+
+    claims: dict[str, Claim]
+    rows: list[dict[str, Any]]  # the headline table: label, study, {metric: claim id}, cost, front
+    sentences: list[str]
+    context: dict[str, Any]
+
+
+def _word(claim: Claim, up: str, down: str, unclear: str) -> str:
+    return {"up": up, "down": down, "unclear": unclear}[studies.direction(claim.low, claim.high)]
+
+
+def findings(results: str | os.PathLike, last: int = studies.LATE_ROUNDS) -> Findings:
+    """Compute every claim of the report from the tables under ``results``."""
+    results = Path(results)
+    claims: dict[str, Claim] = {}
+    rows: list[dict[str, Any]] = []
+    sentences: list[str] = []
+
+    def add(claim: Claim) -> Claim:
+        claims[claim.id] = claim
+        return claim
+
+    # 01: the collapse itself.
+    table, manifest = read_study(results, "01_collapse")
+    name = "01_collapse/metrics.parquet"
+    treat, base = {"condition": "ai_and_drift"}, {"condition": "neither"}
+    got = {m: add(difference(table, name, f"collapse.{m}", m, treat, base, last)) for m in COLLAPSE_METRICS}
+    rows.append({"label": "GenAI + drift vs neither (greedy)", "study": "01",
+                 "cells": {m: got[m].id for m in COLLAPSE_METRICS}})
+    cond = manifest.get("conditions", {}).get("ai_and_drift", {})
+    share, drift = cond.get("synthetic_share"), cond.get("drift")
+    sentences.append(
+        f"**Collapse (01).** With a share {share:g} of new items made by the GenAI and users drifting at "
+        f"rate {drift:g}, the late-round exposure topic entropy of the greedy MF feed changes by "
+        f"{got['exposure_topic_entropy'].text} nats and users' taste entropy by "
+        f"{got['user_taste_entropy'].text} nats against a feed with neither "
+        f"({_word(got['exposure_topic_entropy'], 'higher', 'lower', 'no clear change')} / "
+        f"{_word(got['user_taste_entropy'], 'higher', 'lower', 'no clear change')}), while CTR changes by "
+        f"{got['ctr'].text} clicks per slate: "
+        + _word(got["ctr"], "the dashboard improves as diversity is lost.",
+                "the dashboard would warn.", "the dashboard does not move.")
+        if share is not None and drift is not None else
+        f"**Collapse (01).** Exposure topic entropy {got['exposure_topic_entropy'].text} nats, CTR "
+        f"{got['ctr'].text} clicks per slate against a feed with neither.")
+
+    # 06: every mitigation against the greedy baseline.
+    table, manifest = read_study(results, "06_tradeoffs")
+    name = "06_tradeoffs/metrics.parquet"
+    arms = list(dict.fromkeys(table["arm"]))
+    settings = {a["label"]: {k: v[0] for k, v in a.items() if k not in ("label", "where")}
+                for a in manifest.get("arms", []) if "label" in a}
+    baseline = {"arm": "none"}
+    add(level(table, name, "tradeoffs.none.exposure_entropy", "exposure_entropy", baseline, last))
+    add(level(table, name, "tradeoffs.none.ctr", "ctr", baseline, last))
+    summary = studies.summarize(_per_seed(table, last), ["ctr", "exposure_entropy"], by=["arm"])
+    front = dict(zip(summary["arm"], studies.pareto_front(summary["ctr"], summary["exposure_entropy"])))
+    mitigations = []
+    for arm in arms:
+        if arm == "none":
+            continue
+        got = {m: add(difference(table, name, f"tradeoffs.{arm}.{m}", m, {"arm": arm}, baseline, last))
+               for m in MITIGATION_METRICS}
+        c = add(cost(table, name, f"tradeoffs.{arm}.cost_per_nat", {"arm": arm}, baseline, last,
+                     gain=got["exposure_entropy"]))
+        label = studies.setting_label(arm, settings.get(arm, {}))
+        rows.append({"label": label, "study": "06", "cells": {m: got[m].id for m in MITIGATION_METRICS},
+                     "cost": c.id, "front": bool(front[arm])})
+        mitigations.append((arm, label, got, c))
+    on_front = [studies.setting_label(a, settings.get(a, {})) for a in arms if front[a]]
+    raised = [m for m in mitigations if studies.direction(m[2]["exposure_entropy"].low,
+                                                          m[2]["exposure_entropy"].high) == "up"]
+    costly = [m for m in mitigations if studies.direction(m[2]["ctr"].low, m[2]["ctr"].high) == "down"]
+    best = max(mitigations, key=lambda m: m[2]["exposure_entropy"].mean)
+    priced = [m for m in raised if not pd.isna(m[3].mean)]
+    free = [m for m in priced if m[3].mean <= 0]  # entropy kept and, on average, no click lost
+    paid = [m for m in priced if m[3].mean > 0]
+    cheapest = min(paid, key=lambda m: m[3].mean) if paid else None
+    sentences.append(
+        f"**Mitigations (06).** Against the greedy feed under the same pressure (late-round exposure "
+        f"entropy {claims['tradeoffs.none.exposure_entropy'].text} nats, CTR "
+        f"{claims['tradeoffs.none.ctr'].text} clicks per slate), {len(raised)} of {len(mitigations)} "
+        f"mitigations raise exposure entropy (CI above zero) and {len(costly)} of {len(mitigations)} lower CTR "
+        f"(CI below zero). The largest gain "
+        f"is {best[1]}: {best[2]['exposure_entropy'].text} nats, CTR {best[2]['ctr'].text}."
+        + (" Entropy kept with no loss of CTR on average (cost per nat at or below zero): "
+           + "; ".join(f"{m[1]} ({m[3].text} clicks per slate per nat, CTR {m[2]['ctr'].text})" for m in free)
+           + "." if free else "")
+        + (f" The cheapest nat of entropy that does cost clicks is kept by {cheapest[1]}, at {cheapest[3].text} "
+           f"clicks per slate per nat." if cheapest else "")
+        + f" On the Pareto front of CTR against exposure entropy: {', '.join(on_front)}.")
+
+    # 04: data separation under a rising GenAI share.
+    table, _ = read_study(results, "04_data_separation")
+    name = "04_data_separation/metrics.parquet"
+    shares = sorted(table["synthetic_share"].unique())
+    low_share, high_share = float(shares[0]), float(shares[-1])
+    sep = {}
+    for arm in dict.fromkeys(table["arm"]):
+        sep[arm] = {m: add(difference(table, name, f"data_separation.{arm}.share.{m}", m,
+                                      {"arm": arm, "synthetic_share": high_share},
+                                      {"arm": arm, "synthetic_share": low_share}, last))
+                    for m in ("exposure_topic_entropy", "user_taste_entropy", "ctr")}
+        rows.append({"label": f"{arm}: synthetic_share {high_share:g} vs {low_share:g}", "study": "04",
+                     "cells": {m: sep[arm][m].id for m in ("exposure_topic_entropy", "user_taste_entropy", "ctr")}})
+    sentences.append(
+        f"**Data separation (04).** Raising the GenAI's share of new items from {low_share:g} to "
+        f"{high_share:g} changes the exposure topic entropy of the accumulate-everything feed by "
+        f"{sep['accumulate']['exposure_topic_entropy'].text} nats and users' taste entropy by "
+        f"{sep['accumulate']['user_taste_entropy'].text}; "
+        + "; ".join(f"under {arm}, by {sep[arm]['exposure_topic_entropy'].text} and "
+                    f"{sep[arm]['user_taste_entropy'].text}" for arm in sep if arm != "accumulate") + ".")
+
+    # 05: capacity.
+    table, _ = read_study(results, "05_capacity")
+    name = "05_capacity/metrics.parquet"
+    cap = {}
+    for lever in ("embedding_dim", "train_steps"):
+        labels = [a for a in dict.fromkeys(table["arm"]) if a.startswith(f"{lever}=")]
+        values = sorted(int(a.split("=")[1]) for a in labels)
+        small, big = f"{lever}={values[0]}", f"{lever}={values[-1]}"
+        cap[lever] = (values[0], values[-1], {
+            m: add(difference(table, name, f"capacity.{lever}.{m}", m, {"arm": big}, {"arm": small}, last))
+            for m in ("exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr")})
+        rows.append({"label": f"{big} vs {small}", "study": "05",
+                     "cells": {m: cap[lever][2][m].id for m in cap[lever][2]}})
+    (d0, d1, dim), (s0, s1, steps) = cap["embedding_dim"], cap["train_steps"]
+    sentences.append(
+        f"**Capacity (05).** Going from embedding dimension {d0} to {d1} changes late-round exposure entropy "
+        f"by {dim['exposure_entropy'].text} nats "
+        f"({_word(dim['exposure_entropy'], 'more diverse', 'less diverse', 'no clear change')}) and topic "
+        f"entropy by {dim['exposure_topic_entropy'].text}; going from {s0} to {s1} optimizer steps per round "
+        f"changes exposure entropy by {steps['exposure_entropy'].text} "
+        f"({_word(steps['exposure_entropy'], 'more diverse', 'less diverse', 'no clear change')}) and topic "
+        f"entropy by {steps['exposure_topic_entropy'].text}.")
+
+    return Findings(claims, rows, sentences, {"late_rounds_param": last})
+
+
+# --------------------------------------------------------------------------- the document
+
+def _headline_table(f: Findings) -> tuple[list[str], list[list[str]]]:
+    metrics = MITIGATION_METRICS
+    header = ["comparison", "study", *[f"Δ {split_label(m)[0]} ({split_label(m)[1]})" for m in metrics],
+              "CTR cost per nat kept", "Pareto front"]
+    body = []
+    for row in f.rows:
+        cells = [f.claims[row["cells"][m]].text if m in row["cells"] else "" for m in metrics]
+        body.append([row["label"], row["study"], *cells,
+                     f.claims[row["cost"]].text if "cost" in row else "",
+                     ("yes" if row["front"] else "no") if "front" in row else ""])
+    return header, body
+
+
+def _manifest_line(results: Path) -> str:
+    parts = []
+    for folder in ("01_collapse", "06_tradeoffs"):
+        path = results / folder / "manifest.json"
+        if path.is_file():
+            m = json.loads(path.read_text())
+            c = m.get("config") or next(iter(m.get("points", {}).values()), {}).get("config", {})
+            if c:
+                parts.append(f"{folder}: scale `{m.get('scale')}`, {c['n_users']} users, {c['n_items']} catalog "
+                             f"slots, {c['rounds']} rounds, {len(m.get('seeds', []))} seeds")
+    return "; ".join(parts)
+
+
+def _provenance(results: Path) -> str:
+    seen = {}
+    for section in SECTIONS:
+        path = results / section.folder / "manifest.json"
+        if path.is_file():
+            m = json.loads(path.read_text())
+            seen.setdefault((m.get("labkit_version"), m.get("jax_version"), m.get("git_commit")), []).append(
+                section.folder[:2])
+    return "; ".join(f"studies {', '.join(v)}: labkit {k[0]}, jax {k[1]}, commit `{k[2]}`" for k, v in seen.items())
+
+
+def document(results: Path, f: Findings, figures: Mapping[str, str]) -> list[tuple]:
+    """The report as blocks: ("h1"|"h2"|"p", text), ("list", items), ("table", header, rows),
+    ("figure", number, FigureRef, png path, pdf path)."""
+    windows: dict[tuple[int, int], list[str]] = {}
+    for claim in f.claims.values():
+        folder = claim.table.split("/")[0][:2]
+        studies_at = windows.setdefault(tuple(claim.late_rounds), [])
+        if folder not in studies_at:
+            studies_at.append(folder)
+    late = "; ".join(f"rounds {a}-{b} in {', '.join(sorted(v))}" for (a, b), v in windows.items())
+    blocks: list[tuple] = [
+        ("h1", "Preference collapse in recommender feedback loops, and what mitigating it costs"),
+        ("p", "Under which mitigations (exploration, controlled stochasticity, novelty reward, separation "
+              "of human-generated from AI-influenced data) does a recommender feedback loop keep its "
+              "diversity when generative-AI content and AI-nudged behaviour flow back into its training "
+              "data, and what does each cost in engagement? Every number below is computed from the result "
+              "tables under `results/` (listed with its source in `numbers.json`); every figure is redrawn "
+              "from those tables by the study notebooks."),
+        ("p", f"Runs: {_manifest_line(results)}. Studies 02-06 share one world and one pressure: a share of "
+              "new items made by a mode-seeking GenAI and drifting users (see `experiments/*.yaml`)."),
+        ("h2", "Key findings"),
+        ("list", f.sentences),
+        ("h2", "Headline effects"),
+        ("p", "Each cell: the change in the late-round mean of a metric (treatment minus comparison, paired by "
+              "seed), mean over seeds [95% Student-t confidence interval]. Mitigations (06) are compared with "
+              "the greedy, accumulate-everything feed under the same pressure. CTR cost per nat kept: clicks "
+              "per slate given up per nat of exposure entropy gained (ratio of mean changes; 95% paired "
+              "bootstrap interval over seeds, rough with few seeds). Pareto front: no other setting of 06 has "
+              "both higher CTR and higher exposure entropy."),
+        ("table", *_headline_table(f)),
+    ]
+    number = 0
+    for section in SECTIONS:
+        blocks.append(("h2", section.title))
+        manifest_path = results / section.folder / "manifest.json"
+        if manifest_path.is_file():
+            description = json.loads(manifest_path.read_text()).get("description")
+            if description:
+                blocks.append(("p", "Question: " + " ".join(str(description).split())))
+        for fig in section.figures:
+            number += 1
+            blocks.append(("figure", number, fig, figures[fig.stem], figures[fig.stem][:-4] + ".pdf"))
+        blocks.append(("p", f"Executed notebook, with its summary tables and a reading of the figures: "
+                            f"[{section.folder}.ipynb](../{section.folder}/{section.folder}.ipynb)."))
+    blocks += [
+        ("h2", "Method"),
+        ("list", [
+            f"Late-round mean: each metric averaged over the last rounds of a run (at most half a run; here "
+            f"{late}), one value per setting and seed.",
+            "Confidence intervals: mean over seeds +- t(n-1) s / sqrt(n) (95%, Student t), for levels and "
+            "for paired differences. Seeds pair: a seed fixes the initial world of every setting.",
+            "Figures 02-06 draw the same Student-t bands; figure 01 draws percentile-bootstrap bands.",
+            f"Provenance: {_provenance(results)}.",
+        ]),
+    ]
+    return blocks
+
+
+_INLINE = [
+    (re.compile(r"\*\*(.+?)\*\*"), r"<strong>\1</strong>"),
+    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
+    (re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)"), r'<a href="\2">\1</a>'),
+]
+
+
+def _inline_html(text: str) -> str:
+    out = html.escape(text, quote=False)
+    for pattern, replacement in _INLINE:
+        out = pattern.sub(replacement, out)
+    return out
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def to_markdown(blocks: Sequence[tuple]) -> str:
+    """Render the blocks as Markdown (figures as relative PNG images, PDF linked)."""
+    out = []
+    for block in blocks:
+        kind = block[0]
+        if kind == "h1":
+            out.append(f"# {block[1]}")
+        elif kind == "h2":
+            out.append(f"## {block[1]}")
+        elif kind == "p":
+            out.append(block[1])
+        elif kind == "list":
+            out.append("\n".join(f"- {item}" for item in block[1]))
+        elif kind == "table":
+            header, rows = block[1], block[2]
+            out.append("\n".join([
+                "| " + " | ".join(_md_cell(h) for h in header) + " |",
+                "|" + "|".join("---" for _ in header) + "|",
+                *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows)]))
+        elif kind == "figure":
+            _, number, fig, png, pdf = block
+            out.append(f"![Figure {number}: {fig.stem}]({png})\n\n"
+                       f"*Figure {number}.* {fig.caption} ([PDF]({pdf}))")
+    return "\n\n".join(out) + "\n"
+
+
+_CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;margin:2rem auto;
+padding:0 1rem;line-height:1.45;color:#222}table{border-collapse:collapse;font-size:.85rem;margin:1rem 0}
+th,td{border:1px solid #ccc;padding:.25rem .45rem;text-align:left;vertical-align:top}th{background:#f3f3f3}
+figure{margin:1.5rem 0}img{max-width:100%;height:auto}figcaption{font-size:.9rem;color:#333}
+code{background:#f3f3f3;padding:0 .2rem}"""
+
+
+def to_html(blocks: Sequence[tuple], root: Path) -> str:
+    """Render the blocks as one self-contained HTML page: figures embedded as base64 PNG
+    (``root``: the folder the figure paths are relative to)."""
+    title = next((b[1] for b in blocks if b[0] == "h1"), "labkit write-up")
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+           f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>"]
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2"):
+            out.append(f"<{kind}>{_inline_html(block[1])}</{kind}>")
+        elif kind == "p":
+            out.append(f"<p>{_inline_html(block[1])}</p>")
+        elif kind == "list":
+            out.append("<ul>" + "".join(f"<li>{_inline_html(item)}</li>" for item in block[1]) + "</ul>")
+        elif kind == "table":
+            header, rows = block[1], block[2]
+            out.append("<table><thead><tr>" + "".join(f"<th>{_inline_html(h)}</th>" for h in header)
+                       + "</tr></thead><tbody>"
+                       + "".join("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in row) + "</tr>"
+                                 for row in rows) + "</tbody></table>")
+        elif kind == "figure":
+            _, number, fig, png, pdf = block
+            data = base64.b64encode((root / png).read_bytes()).decode("ascii")
+            out.append(f'<figure id="{html.escape(fig.stem)}"><img alt="Figure {number}: {html.escape(fig.stem)}" '
+                       f'src="data:image/png;base64,{data}"><figcaption><strong>Figure {number}.</strong> '
+                       f'{_inline_html(fig.caption)} (<a href="{html.escape(pdf)}">PDF</a>)</figcaption></figure>')
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class Writeup:
+    """What :func:`build_writeup` wrote."""
+
+    markdown: Path
+    html: Path
+    numbers: Path
+    figures: tuple[Path, ...]
+    findings: Findings
+
+
+def copy_figures(results: Path, out: Path) -> dict[str, str]:
+    """Copy every figure of :data:`SECTIONS` (PNG and PDF) into ``out/figures``; returns
+    {stem: PNG path relative to ``out``}. Raises naming the missing files."""
+    missing = [str(results / f.folder / f"{f.stem}.{ext}") for s in SECTIONS for f in s.figures
+               for ext in ("png", "pdf") if not (results / f.folder / f"{f.stem}.{ext}").is_file()]
+    if missing:
+        raise FileNotFoundError("figures missing (run the study notebooks first): " + ", ".join(missing))
+    paths = {}
+    for section in SECTIONS:
+        for fig in section.figures:
+            for ext in ("png", "pdf"):
+                source = results / fig.folder / f"{fig.stem}.{ext}"
+                atomic_write(out / "figures" / source.name, lambda tmp, s=source: shutil.copyfile(s, tmp))
+            paths[fig.stem] = f"figures/{fig.stem}.png"
+    return paths
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: NaN becomes null, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def numbers_json(f: Findings) -> dict[str, Any]:
+    """The claims as JSON: each with its table (relative to the results folder), the rows
+    compared, the rounds and seeds averaged, its value, interval and text. NaN is null."""
+    return _plain({"level": LEVEL, "late_rounds": f.context["late_rounds_param"],
+                   "claims": [asdict(c) for c in f.claims.values()]})
+
+
+def build_writeup(results: str | os.PathLike, out: str | os.PathLike | None = None,
+                  last: int = studies.LATE_ROUNDS) -> Writeup:
+    """Read the study results under ``results`` and write the report into ``out``
+    (default ``results/writeup``): writeup.md, writeup.html, numbers.json, figures/."""
+    results = Path(results)
+    out = Path(out) if out is not None else results / "writeup"
+    out.mkdir(parents=True, exist_ok=True)
+    f = findings(results, last)
+    figures = copy_figures(results, out)
+    blocks = document(results, f, figures)
+    md, page = to_markdown(blocks), to_html(blocks, out)
+
+    def text(content: str):
+        def write(tmp: str) -> None:
+            Path(tmp).write_text(content, encoding="utf-8")
+        return write
+
+    atomic_write(out / "writeup.md", text(md))
+    atomic_write(out / "writeup.html", text(page))
+    write_json(numbers_json(f), out / "numbers.json")
+    return Writeup(out / "writeup.md", out / "writeup.html", out / "numbers.json",
+                   tuple(out / p for p in figures.values()), f)
+
+
+__all__ = ["SECTIONS", "Section", "FigureRef", "Claim", "Findings", "Writeup", "findings", "difference", "level",
+           "cost", "document", "to_markdown", "to_html", "copy_figures", "build_writeup"]

@@ -1,0 +1,169 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 — Trade-offs: every mitigation on one engagement-vs-diversity plane
+#
+# **Question.** Studies 02-04 each swept one family of mitigations. Which of them keep
+# the most diversity for the fewest clicks? One representative setting of each
+# mitigation (`experiments/tradeoffs.yaml`; each is also a point of 02-04), all under
+# the same pressure (a share of new items made by a mode-seeking GenAI, users drifting
+# toward what they consume), against **none**, the greedy feed that retrains on
+# everything:
+#
+# * on the plane of CTR (x) against exposure entropy (y), with 95% confidence intervals
+#   on both axes and the **Pareto front**: the settings that no other setting beats on
+#   both;
+# * the **cost in CTR of each nat of entropy kept**: clicks per slate given up per nat
+#   of exposure entropy gained over **none** (ratio of the mean changes, paired by seed).
+#
+# The points are computed once: this notebook copies the point files that 02-04 wrote
+# beside it (same levers, same config hash) and computes only what is missing, so run
+# on its own it sweeps every setting itself. Every number is a *late-round mean* (the
+# window is printed), one per setting and seed; then the mean over seeds with a 95%
+# Student-t confidence interval. Run with papermill (`python -m labkit.main --only 06`).
+
+# %% tags=["parameters"]
+scale = "default"  # a scale of the experiment file: tiny, default, paper
+out_dir = "results/06_tradeoffs"  # relative paths resolve against the repository root
+experiment = "experiments/tradeoffs.yaml"
+late_rounds = 10  # rounds averaged at the end of each run (at most half of a run)
+
+# %%
+import pandas as pd
+from IPython.display import Image, display
+
+from labkit import studies
+from labkit.plots import effects_figure, save, setting_colours, tradeoff_figure
+
+run = studies.run_study(experiment, scale, out_dir)
+exp, table, out = run.experiment, run.table, run.out
+print(" ".join(exp.description.split()))
+print(run.describe())
+
+# %% [markdown]
+# ## Late-round means, per setting and seed
+
+# %%
+settings = studies.arm_settings(exp)  # {arm: the levers it sets}
+per_seed = studies.late_means(table, late_rounds)
+per_seed["setting"] = [studies.setting_label(arm, settings[arm]) for arm in per_seed["arm"]]
+first, last = per_seed.attrs["late_rounds"]
+n_seeds = per_seed["seed"].nunique()
+note = f"late-round mean (rounds {first}-{last}); mean over {n_seeds} seeds, 95% t confidence intervals"
+metrics = [*studies.DIVERSITY, *studies.DASHBOARD]
+baseline = {"arm": "none"}
+order = list(dict.fromkeys(per_seed["setting"]))
+print(note)
+
+# %% [markdown]
+# ## The plane
+#
+# Each setting at (CTR, exposure entropy) with its confidence cross; the greedy baseline
+# in black; the dotted line joins the Pareto front. Up is more diverse, right is more
+# clicks: a mitigation that pays for diversity with clicks sits up and to the left of
+# the baseline.
+
+# %%
+summary = studies.summarize(per_seed, metrics, by=["arm", "setting"])
+summary["pareto_front"] = studies.pareto_front(summary["ctr"], summary["exposure_entropy"])
+baseline_setting = summary.loc[summary["arm"] == "none", "setting"].iloc[0]
+colours = setting_colours(order, baseline_setting)
+fig = tradeoff_figure(summary, x="ctr", y="exposure_entropy", label="setting", front=summary["pareto_front"],
+                      baseline=baseline_setting, annotate=dict(zip(summary["setting"], summary["arm"])), note=note)
+written = save(fig, out / "tradeoffs_plane")
+print("wrote", ", ".join(str(p) for p in written))
+Image(filename=str(written[0]), width=760)
+
+# %% [markdown]
+# ## Effects against the baseline, and the cost of a nat
+#
+# Each mitigation's change against **none**, paired by seed, with its interval; then the
+# CTR given up per nat of exposure entropy kept (a paired bootstrap interval over seeds,
+# rough with few seeds, and missing when a resample keeps no entropy; n/a where the
+# setting keeps no entropy on average). A cost is meaningful only where the entropy gain
+# is clear (its interval above zero); the reading below prices only those.
+
+# %%
+effects = studies.effects(per_seed, baseline, metrics, by=["arm", "setting"])
+costs = studies.cost_per_nat(per_seed, baseline, by=["arm", "setting"])
+fig = effects_figure(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
+                     label="setting", colours=colours, note=f"change against none; {note}")
+written = save(fig, out / "tradeoffs_effects")
+print("wrote", ", ".join(str(p) for p in written))
+display(Image(filename=str(written[0]), width=760))
+
+table_out = summary[["arm", "setting", "ctr", "exposure_entropy", "pareto_front"]].merge(
+    effects[["arm", "exposure_entropy", "exposure_entropy_low", "exposure_entropy_high",
+             "ctr", "ctr_low", "ctr_high"]].rename(columns=lambda c: f"delta_{c}" if c != "arm" else c),
+    on="arm", how="left").merge(costs[["arm", "cost", "cost_low", "cost_high"]], on="arm", how="left")
+table_out.to_csv(out / "tradeoffs.csv", index=False)
+summary.to_csv(out / "summary.csv", index=False)
+effects.to_csv(out / "effects.csv", index=False)
+display(studies.ci_table(summary, ["ctr", "exposure_entropy", "exposure_topic_entropy", "user_taste_entropy"],
+                         "setting"))
+display(studies.ci_table(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
+                         "setting", signed=True))
+display(pd.DataFrame({
+    "setting": costs["setting"],
+    "entropy kept (nats)": costs["kept"].round(3),
+    "CTR given up (clicks per slate)": costs["lost"].round(3),
+    "CTR cost per nat kept [95% bootstrap]": [
+        "n/a (keeps no entropy)" if pd.isna(r["cost"]) else studies.ci_text(r["cost"], r["cost_low"], r["cost_high"], 3)
+        for r in costs.to_dict("records")],
+}).set_index("setting"))
+
+# %% [markdown]
+# ## Reading the figure
+#
+# Read at the default scale; the cell below prints the numbers behind each sentence.
+#
+# * **Exploration in the ranking is nearly free here.** The Pareto front is made of
+#   exploring policies (epsilon-greedy, UCB, Thompson at their representative settings):
+#   each keeps a large gain in exposure entropy over the greedy feed with no clear loss of
+#   CTR, and the greedy feed itself is not on the front. Under this pressure the greedy
+#   top-k gives up diversity for clicks it does not measurably get.
+# * **Sampling and re-ranking** (softmax, MMR) keep a similar amount of entropy, at a
+#   small but clear cost in CTR; a nat kept by MMR costs more clicks than a nat kept by
+#   softmax. The novelty bonus, at its representative weight, moves entropy up by an
+#   amount the seeds do not pin down.
+# * **The reserved exploration stream** keeps much entropy but is the most expensive
+#   mitigation per nat: a model trained only on random impressions ranks worse.
+# * **The data strategies keep no exposure entropy**: downweight and human_only sit at the
+#   greedy feed's entropy (human_only at a clear cost in CTR) and replace loses entropy.
+#   What human_only protects is the diversity of users' own tastes (a clear gain, third
+#   panel of the effects figure) and, less surely, of the topics exposed (study 04), not
+#   the spread of exposure over items.
+#
+# The cell below reads the same things off the tables.
+
+# %%
+front = summary[summary["pareto_front"]].sort_values("ctr")
+print("on the Pareto front (by CTR):", ", ".join(front["setting"]))
+for line in studies.effect_lines(effects, ["exposure_entropy", "ctr"], "setting"):
+    print(line)
+gains = dict(zip(effects["setting"], (studies.direction(lo, hi) for lo, hi in
+                                      zip(effects["exposure_entropy_low"], effects["exposure_entropy_high"]))))
+priced = costs[[gains[name] == "up" for name in costs["setting"]]].sort_values("cost")
+print("CTR cost per nat kept, cheapest first (settings whose entropy gain is clear):")
+for r in priced.to_dict("records"):
+    print(f"  {r['setting']:42s} {studies.ci_text(r['cost'], r['cost_low'], r['cost_high'], 3)}")
+print("no clear entropy gain:", ", ".join(name for name, how in gains.items() if how != "up") or "none")
+
+# %% [markdown]
+# What this does not say: a setting is one point of its family's curve (02-04 draw the
+# whole curves), so a mitigation that looks expensive here may be cheap at a milder
+# setting; and the plane weighs all users alike.
