@@ -83,6 +83,7 @@ RECOMMENDERS = ("random", "popularity", "ideal", "content", "mf")
 POLICIES = ("greedy", "softmax", "epsilon_greedy", "ucb", "thompson", "mmr")
 DATA_STRATEGIES = ("accumulate", "replace", "downweight", "human_only", "reserve")
 GENERATOR_OBJECTIVES = ("likelihood", "engagement")
+CONSUMPTION = ("repeat", "once")
 
 _S, _P = "static", "param"
 
@@ -105,6 +106,10 @@ LEVERS: dict[str, Lever] = {lever.name: lever for lever in [
     Lever("generator_objective", _S, str, "likelihood",
           "what the GenAI fits: engaged items (likelihood) or predicted clicks (engagement)",
           choices=GENERATOR_OBJECTIVES),
+    Lever("consumption", _S, str, "repeat",
+          "repeat: users may be shown and consume an item again; once: a user's ranking puts the items "
+          "it consumed below every other live item (Chaney et al.; T-RECS repeated_items=False)",
+          choices=CONSUMPTION),
     Lever("window", _S, int, 5, "replace strategy: rounds of log kept for retraining", 1, 100_000),
     Lever("embedding_dim", _S, int, 16, "MF capacity: embedding dimension", 1, 4096),
     Lever("train_steps", _S, int, 10, "MF capacity: optimizer steps per round", 0, 100_000),
@@ -167,6 +172,7 @@ class Static:
     policy: str
     data_strategy: str
     generator_objective: str
+    consumption: str
     window: int
     embedding_dim: int
     train_steps: int

@@ -38,7 +38,12 @@ class Log(NamedTuple):
 
 
 class TrainingData(NamedTuple):
-    """Flattened impressions with a loss weight each; weight 0 means "not in the training set"."""
+    """Flattened impressions with a loss weight each; weight 0 means "not in the training set".
+
+    Rows are the log's ``[rounds, users, k]`` impressions in that order (row
+    ``(r * users + u) * k + j`` is slot ``j`` of user ``u`` in round ``r``), so a
+    recommender may reshape them back; the ``content`` fit relies on it.
+    """
 
     user: Int[Array, "n"]
     item: Int[Array, "n"]

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Bool, Float, Int
 
 from labkit import data as data_mod
 from labkit import generator as gen_mod
@@ -27,7 +27,7 @@ from labkit import metrics as M
 from labkit import users as users_mod
 from labkit import world as world_mod
 from labkit.config import Config, Params, Static
-from labkit.policies import POLICIES, Slate, SlateContext, explore, with_novelty
+from labkit.policies import NEG, POLICIES, Slate, SlateContext, explore, with_novelty
 from labkit.recommenders import RECOMMENDERS, World
 
 
@@ -87,8 +87,9 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
 
     # 2. recommendation
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
+    consumed = consumed_history(state.log, catalog) if static.consumption == "once" else None
     slate, predicted_share = recommend(k_recommend, state.recommender, World(catalog, users), context,
-                                       static, params)
+                                       static, params, consumed)
     if static.data_strategy == "reserve":
         # The reserved exploration stream: its impressions are the only training rows.
         slate = explore(k_reserve, slate, catalog.alive, params.reserve_share)
@@ -176,14 +177,35 @@ def check_finite(metrics: dict[str, Array], seeds, labels: list | None = None) -
     return {name: values for name, values in metrics.items() if not name.startswith(GUARD_PREFIX)}
 
 
+# Score of an item the user already consumed under ``consumption = "once"``: below every
+# unconsumed live item, above every dead slot (policies.NEG).
+CONSUMED = NEG / 2
+
+
+def consumed_history(log: data_mod.Log, catalog: world_mod.Catalog
+                     ) -> tuple[Int[Array, "users rounds"], Bool[Array, "users rounds"]]:
+    """Per user and logged round, the catalog slot of the item clicked and whether it
+    counts: a click happened and the slot still holds that item (not reused since)."""
+    slot = jnp.argmax(log.click, axis=2)[..., None]  # a user clicks at most one item a round
+    item = jnp.take_along_axis(log.item, slot, 2)[..., 0]
+    uid = jnp.take_along_axis(log.uid, slot, 2)[..., 0]
+    valid = log.click.any(axis=2) & (log.round >= 0)[:, None] & (catalog.uid[item] == uid)
+    return item.T, valid.T
+
+
 def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, static: Static,
-              params: Params) -> tuple[Slate, Float[Array, "items"]]:
+              params: Params, consumed: tuple[Array, Array] | None = None
+              ) -> tuple[Slate, Float[Array, "items"]]:
     """Score users block by block and turn each block's scores into slates.
 
     Memory holds one ``block_users x items`` score matrix at a time, never all of
     ``users x items``. Also returns, for the ``engagement`` generator objective, the share
     of clicks the recommender predicts for each item (softmax over live items, summed
-    over users), computed from the same blocks.
+    over users), computed from the same blocks. ``consumed``: :func:`consumed_history`,
+    whose items get the score :data:`CONSUMED` for their user after the novelty bonus
+    (``consumption = "once"``), so a ranking shows them only when nothing else is left;
+    exploration draws (``epsilon_greedy``, ``reserve``) and MMR at ``mmr_lambda = 0``
+    (which ignores scores) may still show them.
     """
     recommender, policy = RECOMMENDERS[static.recommender], POLICIES[static.policy]
     n_users, k = static.n_users, static.slate_size
@@ -197,7 +219,13 @@ def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, s
         k_score, k_policy = jax.random.split(block_key)
         users = jnp.minimum(block_rows, n_users - 1)  # the last block may run past the end: padding
         predicted = recommender.score(rec_state, world, k_score, users)
-        slate = policy(k_policy, with_novelty(predicted, context, params), context, params, k)
+        scores = with_novelty(predicted, context, params)
+        if consumed is not None:
+            items = jnp.where(consumed[1][users], consumed[0][users], static.n_items)  # n_items: dropped
+            seen = jnp.zeros(scores.shape, bool).at[jnp.arange(users.shape[0])[:, None], items].set(
+                True, mode="drop")
+            scores = jnp.where(seen, CONSUMED, scores)
+        slate = policy(k_policy, scores, context, params, k)
         if not want_share:
             return slate, jnp.zeros(0)
         share = jax.nn.softmax(jnp.where(context.alive[None, :], predicted, -jnp.inf), axis=1)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Mapping, MutableMapping, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
+SCALES = ("tiny", "default", "paper")  # every experiments/*.yaml defines these (tested)
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 WRITE_UP_PREFIX = "99_"
 KERNEL = "python3"
@@ -105,12 +106,17 @@ def run_notebook(notebook: Path, out_root: Path, parameters: Mapping[str, Any],
     """Execute one notebook with papermill into ``out_root/<stem>/<stem>.ipynb``.
 
     ``parameters`` are injected after the notebook's ``parameters`` cell, plus
-    ``out_dir=out_root/<stem>``. Raises :class:`NotebookFailed` if a cell raises.
+    ``out_dir=out_root/<stem>``. Raises :class:`~labkit.config.ConfigError`, before
+    anything runs, for a parameter the notebook does not declare (the notebook checks the
+    values itself), and :class:`NotebookFailed` if a cell raises.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from labkit.parameters import check_names
+
     notebook = Path(notebook)
+    check_names(notebook, [*parameters, "out_dir"])
     out_dir = Path(out_root) / notebook.stem
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / notebook.name
@@ -175,8 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m labkit.main",
         description="Run the study notebooks (notebooks/NN_*.ipynb) in order with papermill.")
-    parser.add_argument("--scale", default="default",
-                        help="scale of each experiment file: tiny, default, paper (default: default)")
+    parser.add_argument("--scale", default="default", choices=SCALES,
+                        help="scale of each experiment file (default: default)")
     parser.add_argument("--only", metavar="NAME",
                         help="run one notebook: its number (01), stem (01_collapse) or name (collapse)")
     parser.add_argument("--out", default="results", type=Path,
@@ -188,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="JAX persistent compilation cache shared by the kernels (default: "
                              "$JAX_COMPILATION_CACHE_DIR, else ~/.cache/labkit/jax; '' turns it off)")
     args = parser.parse_args(argv)
+    from labkit.config import ConfigError
 
     notebooks = discover(args.notebooks)
     if args.list:
@@ -205,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"scale {args.scale!r}, results under {out_root}, JAX compilation cache: {cache or 'off'}", flush=True)
     try:
         run_notebooks(notebooks, out_root, {"scale": args.scale}, progress=args.progress)
-    except NotebookFailed as err:
+    except (NotebookFailed, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     finally:  # main() may be called in-process (tests): leave the environment as found

@@ -128,11 +128,16 @@ def mmr(key, scores, context, params, k) -> Slate:
 
     Slot by slot, picks the item maximizing ``lambda * relevance - (1 - lambda) * max
     similarity to the items already chosen``; relevance is the score rescaled to [0, 1]
-    over the live catalog per user, so ``mmr_lambda`` trades like for like.
+    over the live catalog per user, so ``mmr_lambda`` trades like for like. Scores pushed
+    below ``NEG / 4`` (items a user already consumed, see ``labkit.loop.CONSUMED``) are
+    left out of the rescaling, so they do not squash the others' relevance.
     """
     live = context.alive[None, :]
-    low = jnp.min(jnp.where(live, scores, jnp.inf), axis=1, keepdims=True)
-    high = jnp.max(jnp.where(live, scores, -jnp.inf), axis=1, keepdims=True)
+    ranked = live & (scores > NEG / 4)
+    low = jnp.min(jnp.where(ranked, scores, jnp.inf), axis=1, keepdims=True)
+    high = jnp.max(jnp.where(ranked, scores, -jnp.inf), axis=1, keepdims=True)
+    low = jnp.where(jnp.isfinite(low), low, 0.0)  # every live item consumed: nothing to rescale
+    high = jnp.where(jnp.isfinite(high), high, 1.0)
     relevance = (scores - low) / jnp.maximum(high - low, 1e-12)
     unit = context.features / jnp.linalg.norm(context.features, axis=1, keepdims=True)
     users = scores.shape[0]

@@ -82,8 +82,20 @@ ideal = Recommender(
 
 # --- content filtering: profile = weighted sum of clicked items' topic features
 def _content_fit(state, data, world, key, static, params):
-    clicked_features = (data.click * data.weight)[:, None] * world.catalog.features[data.item]
-    profile = jax.ops.segment_sum(clicked_features, data.user, num_segments=static.n_users)
+    # TrainingData rows are the log's [rounds, users, k] in order, and a user clicks at
+    # most one item a round: the profile is a sum over each user-round's one weighted
+    # click, so only rounds x users feature vectors are gathered (not every impression's)
+    # and no scatter over the log is needed.
+    per_round = static.n_users * static.slate_size
+    if data.item.shape[0] % per_round:
+        raise ValueError(f"content fit: {data.item.shape[0]} training rows are not whole rounds of "
+                         f"{static.n_users} users x {static.slate_size} slots (the log's layout)")
+    shape = (-1, static.n_users, static.slate_size)
+    weight = (data.click * data.weight).reshape(shape)
+    slot = jnp.argmax(weight, axis=2)[..., None]
+    w = jnp.take_along_axis(weight, slot, 2)[..., 0]  # [rounds, users]
+    item = jnp.take_along_axis(data.item.reshape(shape), slot, 2)[..., 0]
+    profile = jnp.einsum("ru,rud->ud", w, world.catalog.features[item])
     # A small uniform prior keeps users without clicks at a neutral profile.
     profile = profile + 1e-3
     return profile / profile.sum(axis=1, keepdims=True)

@@ -50,18 +50,11 @@ from IPython.display import Image, display
 
 from labkit import reproduce as R
 from labkit.plots import save
+from labkit.parameters import check as check_parameters
 from labkit.results import provenance, write_json, write_table
+from labkit.studies import repo_root
 
-
-def repo_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) holding pyproject.toml."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    raise FileNotFoundError(f"no pyproject.toml at or above {start}; run from inside the repository")
-
-
+check_parameters("00_reproductions", scale=scale, out_dir=out_dir, only=only, only_choices=R.NAMES)
 ROOT = repo_root()
 out = Path(out_dir) if Path(out_dir).is_absolute() else ROOT / out_dir
 out.mkdir(parents=True, exist_ok=True)
@@ -146,10 +139,10 @@ if "accumulate" in names:
 # random recommendations (the start-up), then every recommender is trained on them and
 # retrained every round on all interactions so far (`accumulate`: "repeated training")
 # for 90 rounds. Every user consumes one item of a 10-item slate each round, nearly by
-# true utility with a position discount. Homogenization is the mean Jaccard index of the
+# true utility with a position discount, and never the same item twice. Homogenization is the mean Jaccard index of the
 # sets of items consumed (since the start-up) over all pairs of users, reported as the
 # difference from the `ideal` recommender in the same world, as the paper does; utility
-# relative to ideal is a ratio minus 1. Every recommender runs on the same 5 worlds and
+# relative to ideal is a ratio minus 1. Every recommender runs on the same 8 worlds and
 # the same start-up history (paired seeds).
 #
 # **Published finding.** Recommenders that learn from the data they confounded
@@ -157,17 +150,11 @@ if "accumulate" in names:
 # alike than `ideal`; `random` least alike; all give lower utility than `ideal`.
 #
 # **Where labkit differs from the paper.**
-# * *Users may consume an item again.* In the paper a user never interacts with the same
-#   item twice (and is never recommended one), so after `t` rounds every user has consumed
-#   `t` distinct items under every recommender. labkit has no such option: a user whose
-#   slate stays the same (`ideal`, `content`) keeps a small consumed set, and a learned
-#   recommender can lock each user into the items they happened to take in the random
-#   start-up. This is the difference that matters: with it, labkit's `mf` makes users
-#   *less* alike than `ideal` (each user in a bubble of their own), so the `mf` claim and
-#   "random is the least alike" fail below, and `content`'s margin over `ideal` is within
-#   the noise of the seeds. A prototype that masks each user's consumed items out of their
-#   scores (not part of labkit) reproduces every claim at this scale; labkit needs that
-#   option (a static lever) to copy the paper here.
+# * *Nothing is consumed twice* (`consumption: once`): as in the paper, a recommender
+#   ranks the items a user has consumed below every other item, so after `t` rounds each
+#   user has consumed `t` distinct items. With repeats allowed (labkit's default) the
+#   learned recommenders lock each user into the items of their own start-up, and `mf`
+#   makes users *less* alike than `ideal`: the paper's claims need this setting.
 # * The catalog is fixed (all 1000 items from the start) instead of 10 new items a round
 #   interleaved at random into every slate.
 # * Users' Dirichlet is symmetric (labkit's `user_concentration`); the paper draws its

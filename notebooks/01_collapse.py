@@ -56,9 +56,11 @@ import labkit
 from labkit.experiments import load
 from labkit.plots import COLLAPSE_PANELS, collapse_figure, metric_label, save
 from labkit.results import manifest, metrics_frame, write_json, write_table
+from labkit.parameters import check as check_parameters
 from labkit.studies import repo_root
 
-
+check_parameters("01_collapse", scale=scale, seeds=seeds, rounds=rounds, synthetic_share=synthetic_share,
+                 drift=drift, out_dir=out_dir, experiment=experiment)
 ROOT = repo_root()
 out = Path(out_dir) if Path(out_dir).is_absolute() else ROOT / out_dir
 experiment_path = Path(experiment) if Path(experiment).is_absolute() else ROOT / experiment

@@ -47,8 +47,10 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 from IPython.display import Image, display
 
 from labkit import studies
+from labkit.parameters import check as check_parameters
 from labkit.plots import collapse_figure, lever_figure, save
 
+check_parameters("04_data_separation", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)
 exp, table, out = run.experiment, run.table, run.out
 table["strategy"] = table["arm"]

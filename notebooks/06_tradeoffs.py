@@ -47,8 +47,10 @@ import pandas as pd
 from IPython.display import Image, display
 
 from labkit import studies
+from labkit.parameters import check as check_parameters
 from labkit.plots import effects_figure, save, setting_colours, tradeoff_figure
 
+check_parameters("06_tradeoffs", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)
 exp, table, out = run.experiment, run.table, run.out
 print(" ".join(exp.description.split()))

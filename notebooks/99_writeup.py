@@ -39,8 +39,10 @@ late_rounds = 10  # rounds averaged at the end of each run (as in the study note
 from IPython.display import Markdown, display
 
 from labkit import studies
+from labkit.parameters import check as check_parameters
 from labkit.report import build_writeup
 
+check_parameters("99_writeup", scale=scale, out_dir=out_dir, writeup_dir=writeup_dir, late_rounds=late_rounds)
 out = studies.resolve(out_dir)
 results = out.parent
 target = results / "writeup" if writeup_dir is None else studies.resolve(writeup_dir)
