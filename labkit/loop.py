@@ -266,14 +266,17 @@ def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Fl
     consumption_topics = (clicked[:, None] * consumed_features).sum(axis=0)
     # Homogenization over each user's consumption so far (the log holds the whole history).
     # At most one click per slate, so one uid per user-round (-1: none) is the whole history.
-    history = jnp.max(jnp.where(state.log.click, state.log.uid, -1), axis=2).T
+    # Only the sampled users' columns of the log are read (not the whole log each round),
+    # and their rows go to the Jaccard kernel renumbered 0..2p-1.
+    def history_of(users):
+        return jnp.max(jnp.where(state.log.click[:, users], state.log.uid[:, users], -1), axis=2).T
+
     if static.n_users > 1:
-        # Only the sampled users' rows go to the Jaccard kernel, renumbered 0..2p-1.
         sampled = M.sample_pairs(key, static.n_users, static.n_pairs)
-        history = history[sampled.reshape(-1)]
+        history = history_of(sampled.reshape(-1))
         pairs = jnp.arange(2 * static.n_pairs).reshape(static.n_pairs, 2)
     else:
-        pairs = None
+        history, pairs = history_of(jnp.arange(static.n_users)), None
     theta_entropy = jax.vmap(M.entropy)(users.theta)
     return {
         "exposure_entropy": M.entropy(exposure, alive),

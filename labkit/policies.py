@@ -55,8 +55,41 @@ def with_novelty(scores: Float[Array, "users items"], context: SlateContext, par
     return scores + params.novelty_weight * -jnp.log(popularity)[None, :]
 
 
+def _chunk_size(n: int, k: int) -> int | None:
+    """The chunk width :func:`top_k` splits ``n`` items into, or None for a plain top-k:
+    a divisor of ``n`` near 16 (a reshape, not a copy), used when the catalog is large
+    enough (``n >= 4096``) for the candidates (``k`` chunks) to be a small part of it."""
+    if n < 4096:
+        return None
+    divisors = [d for d in range(8, 65) if n % d == 0 and 4 * k * d <= n]
+    return min(divisors, key=lambda d: abs(d - 16)) if divisors else None
+
+
+def top_k(scores: Float[Array, "users items"], k: int) -> Int[Array, "users k"]:
+    """Indices of the ``k`` largest scores of each row, as ``jax.lax.top_k`` (same order,
+    ties to the lower index), in two stages on a large catalog.
+
+    ``lax.top_k`` over a row of ``n`` items costs XLA:CPU about as much as the scoring
+    matmul (it dominated a round at 1e5 users x 1e4 items). Split the row into chunks and
+    keep the ``k`` chunks with the highest maxima, in index order: every item of the
+    top ``k`` lies in one of them (a chunk ranked below ``k`` others has ``k`` items
+    above its maximum), ties included (tied chunks go to the lower index, as tied items
+    do). A top-k over those ``k x chunk`` candidates is then exact. One max-reduction
+    pass replaces most of the selection work: about 3x faster at 1024 x 10000, k = 10.
+    """
+    users, n = scores.shape
+    chunk = _chunk_size(n, k)
+    if chunk is None:
+        return jax.lax.top_k(scores, k)[1]
+    blocks = scores.reshape(users, n // chunk, chunk)
+    best = jnp.sort(jax.lax.top_k(blocks.max(axis=2), k)[1], axis=1)  # [users, k] chunk ids, ascending
+    candidates = jnp.take_along_axis(blocks, best[:, :, None], axis=1).reshape(users, k * chunk)
+    position = jax.lax.top_k(candidates, k)[1]
+    return jnp.take_along_axis(best, position // chunk, axis=1) * chunk + position % chunk
+
+
 def _top_k(scores: Float[Array, "users items"], alive: Bool[Array, "items"], k: int) -> Int[Array, "users k"]:
-    return jax.lax.top_k(mask_dead(scores, alive), k)[1]
+    return top_k(mask_dead(scores, alive), k)
 
 
 def _ranked(items: Int[Array, "users k"]) -> Slate:
@@ -91,7 +124,9 @@ def explore(key: Array, slate: Slate, alive: Bool[Array, "items"], rate: Float[A
     in_slate = jnp.zeros((users, alive.shape[0]), bool).at[jnp.arange(users)[:, None], slate.items].set(True)
     # k distinct random candidates outside the slate: top-k of uniform keys over the allowed items.
     noise = jax.random.uniform(k_pick, in_slate.shape)
-    value, candidates = jax.lax.top_k(jnp.where(alive[None, :] & ~in_slate, noise, -1.0), k)
+    allowed = jnp.where(alive[None, :] & ~in_slate, noise, -1.0)
+    candidates = top_k(allowed, k)
+    value = jnp.take_along_axis(allowed, candidates, axis=1)
     # With fewer than k live items outside the slate, the missing candidates stay unswapped.
     swap = (jax.random.uniform(k_coin, (users, k)) < rate) & (value >= 0)
     return Slate(jnp.where(swap, candidates, slate.items), slate.organic | swap)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labkit.config import Config
-from labkit.policies import POLICIES, SlateContext, greedy, with_novelty
+from labkit.policies import NEG, POLICIES, SlateContext, greedy, with_novelty
 
 USERS, ITEMS, K, TOPICS = 16, 30, 5, 4
 
@@ -102,3 +102,13 @@ def test_novelty_bonus_adds_minus_log_popularity(world):
     live = np.asarray(context.alive)
     pop = (np.asarray(context.exposure) + 1) / ((np.asarray(context.exposure) + 1) * live).sum()
     np.testing.assert_allclose(np.asarray(boosted - scores)[0], -2.0 * np.log(pop), rtol=1e-5)
+
+
+@pytest.mark.parametrize("n, k", [(4096, 10), (10000, 10), (10000, 64), (5000, 1), (4099, 10)])
+def test_two_stage_top_k_equals_lax_top_k_ties_included(n, k):
+    from labkit.policies import _chunk_size, top_k
+
+    x = jax.random.normal(jax.random.key(n + k), (16, n))
+    for scores in (x, jnp.round(x * 2) / 2, jnp.zeros_like(x), jnp.where(x > 0, NEG, x)):
+        np.testing.assert_array_equal(top_k(scores, k), jax.lax.top_k(scores, k)[1])
+    assert _chunk_size(10000, 10) == 16 and _chunk_size(4099, 10) is None and _chunk_size(1000, 10) is None
