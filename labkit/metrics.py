@@ -337,9 +337,11 @@ def intra_list_diversity(slate_features: Float[Array, "users k d"]) -> Float[Arr
         return jnp.zeros((), dtype=float)
     norms = jnp.linalg.norm(slate_features, axis=-1, keepdims=True)
     unit = _ratio(slate_features, norms)
-    similarity = jnp.einsum("ukd,uld->ukl", unit, unit)
-    upper = jnp.triu(jnp.ones((k, k), dtype=bool), k=1)
-    per_user = jnp.sum(jnp.where(upper, 1.0 - similarity, 0.0), axis=(1, 2)) / (k * (k - 1) / 2)
+    # sum_{i<j} u_i . u_j = (|sum_i u_i|^2 - sum_i |u_i|^2) / 2: no k x k matrix per user
+    # (a batch of tiny matmuls is slow on CPU; this is one pass over the slate).
+    total = unit.sum(axis=1)
+    pair_similarity = (jnp.sum(total * total, axis=-1) - jnp.sum(unit * unit, axis=(1, 2))) / 2
+    per_user = 1.0 - pair_similarity / (k * (k - 1) / 2)
     return jnp.mean(per_user)
 
 
