@@ -5,3 +5,23 @@ import os
 # Must be set before jax is imported anywhere; it trades run speed for compile speed,
 # which is the right trade for tiny worlds. Subprocesses (papermill kernels) inherit it.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+
+
+import gc  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop jax's compiled programs after each test module.
+
+    The suite compiles hundreds of programs in one process; XLA:CPU keeps each one's
+    code mapped until the executable is freed, and a long session crashed in the
+    compiler (segfault) once enough had piled up. Later modules recompile what they need.
+    """
+    yield
+    import jax
+
+    jax.clear_caches()
+    gc.collect()
