@@ -505,3 +505,33 @@ __all__ = ["LATE_ROUNDS", "DIVERSITY", "DASHBOARD", "ci_text", "direction", "ci_
            "pareto_front", "cost_per_nat", "arm_families", "varied_levers", "arm_settings", "setting_label",
            "sibling_results", "reuse_points", "StudyRun", "run_study", "settings_column", "carried_settings",
            "trend"]
+
+
+def lever_tables(per_seed: pd.DataFrame, metrics: Sequence[str], varied: Mapping[str, Sequence[str]],
+                 baseline: Mapping[str, Any], out: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A lever study's two summary tables, also written as ``summary.csv`` and
+    ``effects.csv`` in ``out``: late-round means per setting over seeds [CI] and each
+    setting's change against ``baseline``, paired by seed [CI]."""
+    levers = sorted({lever for names in varied.values() for lever in names})
+    by = ["family", "setting", *levers]
+    summary = summarize(per_seed, metrics, by=by)
+    effect_table = effects(per_seed, baseline, metrics, by=by)
+    summary.to_csv(Path(out) / "summary.csv", index=False)
+    effect_table.to_csv(Path(out) / "effects.csv", index=False)
+    return summary, effect_table
+
+
+def reading_checks(summary: pd.DataFrame, effect_table: pd.DataFrame, varied: Mapping[str, Sequence[str]],
+                   metrics: Sequence[str], headline: Sequence[str]) -> list[str]:
+    """Lines that check a lever study's reading: the direction of each metric along each
+    family's sweep, then the change at each family's strongest (last) setting with its
+    interval, for the ``headline`` metrics."""
+    lines = []
+    for family, names in varied.items():
+        if not names:
+            continue
+        rows = summary[summary["family"] == family]
+        lines.append(f"{family} (as {names[0]} grows):")
+        lines += [f"  {m:24s} {trend(rows, names[0], m)}" for m in metrics]
+    strongest = [effect_table[effect_table["family"] == f].iloc[-1:] for f, v in varied.items() if v]
+    return lines + effect_lines(pd.concat(strongest), headline, "setting")

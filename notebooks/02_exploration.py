@@ -45,7 +45,6 @@ experiment = "experiments/exploration.yaml"
 late_rounds = 10  # rounds averaged at the end of each run (at most half of a run)
 
 # %%
-import pandas as pd
 from IPython.display import Image, display
 
 from labkit import studies
@@ -110,11 +109,7 @@ Image(filename=str(written[0]), width=760)
 # paired by seed [95% CI]. Both are also written as CSV beside the table.
 
 # %%
-levers = sorted({lever for names in varied.values() for lever in names})
-summary = studies.summarize(per_seed, metrics, by=["family", "setting", *levers])
-effects = studies.effects(per_seed, {"arm": "none"}, metrics, by=["family", "setting", *levers])
-summary.to_csv(out / "summary.csv", index=False)
-effects.to_csv(out / "effects.csv", index=False)
+summary, effects = studies.lever_tables(per_seed, metrics, varied, {"arm": "none"}, out)
 display(studies.ci_table(summary, metrics, "setting"))
 display(studies.ci_table(effects, metrics, "setting", signed=True))
 
@@ -147,17 +142,8 @@ display(studies.ci_table(effects, metrics, "setting", signed=True))
 # with its interval (up / down: the interval excludes zero; unclear: it does not).
 
 # %%
-for family, names in varied.items():
-    if not names:
-        continue
-    rows = summary[summary["family"] == family]
-    print(f"{family} (as {names[0]} grows):")
-    for m in metrics:
-        print(f"  {m:24s} {studies.trend(rows, names[0], m)}")
-strongest = [effects[effects["family"] == f].iloc[-1:] for f, v in varied.items() if v]
-for line in studies.effect_lines(pd.concat(strongest), ["exposure_entropy", "long_tail_share",
-                                                        "exposure_topic_entropy", "ctr"], "setting"):
-    print(line)
+print("\n".join(studies.reading_checks(summary, effects, varied, metrics,
+                                      ["exposure_entropy", "long_tail_share", "exposure_topic_entropy", "ctr"])))
 
 # %% [markdown]
 # What this does not say: how exploration compares with sampling, re-ranking or
