@@ -416,6 +416,8 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
         return data_mod.training_data(s.log, s.catalog, s.round, static, params)
 
     def fit(s, k, training):
+        if recommender.update is not None:  # what the loop runs: the round's change
+            return recommender.update(s.recommender, s.log, s.round, World(s.catalog, s.users), k, static, params)
         return recommender.fit(s.recommender, training, World(s.catalog, s.users), k, static, params)
 
     def measurement(s, k, training):
@@ -424,7 +426,7 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
         features = s.catalog.features[slate]
         clicked = jax.random.bernoulli(k_click, 0.75, (static.n_users,))
         return loop.round_metrics(s, slate, features, clicked, jnp.where(clicked, slate[:, 0], -1),
-                                  features[:, 0], features[:, 0, 0], s.exposure, training, k, static)
+                                  features[:, 0], features[:, 0, 0], s.exposure, k, static)
 
     training = jax.jit(training_data)(state)
     phases = {
@@ -434,8 +436,10 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
             k, s.recommender, World(s.catalog, s.users), context(s), static, params),
         "  of which scoring only (matmul)": lambda s, k, t: score_blocks(s, k),
         "  scoring + policy, no share": lambda s, k, t: score_and_policy(s, k),
-        "retraining: training_data": lambda s, k, t: training_data(s),
-        "retraining: recommender fit": fit,
+        "retraining: training data": lambda s, k, t: (
+            data_mod.update_totals(s.training, s.log, s.catalog, s.round, static, params)
+            if recommender.update is not None else training_data(s)),
+        "retraining: recommender": fit,
         "measurement: round_metrics": measurement,
     }
     rows_out = []
@@ -446,7 +450,7 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
     frame = pd.DataFrame(rows_out)
     whole = frame.loc[frame.phase == "step (whole round)", "seconds"].iloc[0]
     frame["share_of_step"] = frame.seconds / whole
-    parts = ["creation", "recommend (as in step)", "retraining: training_data", "retraining: recommender fit",
+    parts = ["creation", "recommend (as in step)", "retraining: training data", "retraining: recommender",
              "measurement: round_metrics"]
     rest = whole - frame.loc[frame.phase.isin(parts), "seconds"].sum()
     frame.loc[len(frame)] = {"phase": "rest (choice, drift, logging, GenAI refit; may be < 0: noise)",

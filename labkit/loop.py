@@ -42,6 +42,7 @@ class State(NamedTuple):
     recommender: Any
     log: data_mod.Log
     exposure: Float[Array, "items"]  # impressions so far of the item in each slot
+    training: data_mod.TrainingTotals  # training weight per slot, kept round by round
 
 
 def init_state(key: Array, static: Static, params: Params) -> State:
@@ -59,6 +60,7 @@ def init_state(key: Array, static: Static, params: Params) -> State:
         recommender=RECOMMENDERS[static.recommender].init(k_rec, static, params),
         log=data_mod.empty_log(static),
         exposure=jnp.zeros(static.n_items),
+        training=data_mod.empty_totals(static),
     )
 
 
@@ -113,17 +115,24 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     exposure = state.exposure + jnp.zeros_like(state.exposure).at[slate.items.reshape(-1)].add(1.0)
 
     # 6. retraining: the recommender on the strategy's rows, the GenAI on what was engaged
-    training = data_mod.training_data(log, catalog, state.round, static, params)
-    rec_state = recommender.fit(state.recommender, training, World(catalog, users), k_fit, static, params)
+    # (recommenders with an ``update`` retrain from the round's change, O(users) a round;
+    # the others read the whole training table)
+    if recommender.update is not None:
+        rec_state = recommender.update(state.recommender, log, state.round, World(catalog, users), k_fit,
+                                       static, params)
+    else:
+        training = data_mod.training_data(log, catalog, state.round, static, params)
+        rec_state = recommender.fit(state.recommender, training, World(catalog, users), k_fit, static, params)
+    totals = data_mod.update_totals(state.training, log, catalog, state.round, static, params)
     generator = refit_generator(state.generator, slate_features, click, predicted_share, catalog, static)
 
     new_state = State(round=state.round + 1, catalog=catalog, creators=state.creators, users=users,
-                      generator=generator, recommender=rec_state, log=log, exposure=exposure)
+                      generator=generator, recommender=rec_state, log=log, exposure=exposure, training=totals)
 
     # 7. measurement
     metrics = round_metrics(
         new_state, slate.items, slate_features, choice.clicked, consumed_item, consumed_features,
-        consumed_utility, popularity_before, training, k_pairs, static)
+        consumed_utility, popularity_before, k_pairs, static)
     return new_state, {**metrics, **finite_guards(new_state)}
 
 
@@ -255,7 +264,7 @@ def refit_generator(generator: gen_mod.Generator, slate_features: Float[Array, "
 
 def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Float[Array, "users k topics"],
                   clicked, consumed_item, consumed_features, consumed_utility, popularity_before,
-                  training: data_mod.TrainingData, key: Array, static: Static) -> dict[str, Array]:
+                  key: Array, static: Static) -> dict[str, Array]:
     """The metrics of DESIGN.md for the round just played."""
     catalog, users = state.catalog, state.users
     n_items = static.n_items
@@ -297,7 +306,7 @@ def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Fl
         "user_taste_entropy": theta_entropy.mean(),
         "synthetic_exposure_share": M.share(catalog.synthetic[slate]),
         "synthetic_catalog_share": M.share(catalog.synthetic, alive),
-        "training_ai_share": data_mod.ai_share_of_training(training),
+        "training_ai_share": data_mod.ai_share_of_totals(state.training),
         "ctr": M.share(clicked),
         "true_utility": M.mean_utility(consumed_utility, clicked),
         "alive_items": alive.sum().astype(jnp.float32),
