@@ -62,3 +62,18 @@ def test_a_size_that_is_not_users_x_items_x_rounds_is_refused(text):
 def test_trecs_content_filtering_runs_in_its_own_interpreter():
     measured = bench.run_trecs(os.environ["LABKIT_TRECS_PYTHON"], users=20, items=30, attributes=4, steps=2)
     assert measured["run_s"] > 0 and measured["setup_s"] >= 0
+
+
+def test_summary_takes_the_longest_largest_world_and_the_rate_of_its_extra_rounds():
+    def row(rounds, run_s, bound):
+        pairs = rounds * 100 * 50
+        return {"benchmark": "ladder", "mode": "single", "n_users": 100, "n_items": 50, "rounds": rounds,
+                "run_s": run_s, "matmul_pairs_bound": bound, "fraction_of_matmul": pairs / run_s / bound,
+                "largest_array_elems": 10, "score_block_elems": 5000, "users_x_items": 5000}
+    frame = pd.DataFrame([row(3, 4.0, 1e4), row(10, 11.0, 2e4), {**row(1, 1.0, 1e4), "n_users": 10}])
+    ratios = bench.summary(frame)
+    assert ratios["largest_world"] == "100x50x10"
+    assert ratios["largest_world_fraction_of_matmul"] == pytest.approx(10 * 5000 / 11.0 / 2e4)
+    # 7 more rounds in 7 more seconds, against the better of the two bounds
+    assert ratios["largest_world_extra_rounds_fraction_of_matmul"] == pytest.approx(7 * 5000 / 7.0 / 2e4)
+    assert "of which the extra rounds" in bench.format_summary(ratios)
