@@ -88,6 +88,9 @@ def ai_influenced(log: Log) -> Bool[Array, "rounds users k"]:
 
 
 # A data strategy: (log, valid impressions, current round, static, params) -> weight per impression.
+# A row's weight may depend on that row and the current round only (not on other rows):
+# incremental retraining (clicked_rows, update_totals) applies strategies to one round of
+# the log, or to the clicked impressions alone.
 Strategy = Callable[[Log, Bool[Array, "rounds users k"], Int[Array, ""], Static, Params],
                     Float[Array, "rounds users k"]]
 

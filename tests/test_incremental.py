@@ -89,3 +89,21 @@ def test_running_training_totals_give_the_ai_share_of_the_whole_training_table(s
         assert shares == {0.0}  # it drops every AI-influenced row
     else:
         assert len(shares) > 2  # the share moved: the comparison is not of constants
+
+
+@pytest.mark.parametrize("strategy", list(data_mod.STRATEGIES))
+def test_every_strategy_weighs_a_row_by_that_row_alone(strategy):
+    # what incremental retraining relies on: a strategy applied round by round gives the
+    # weights it gives on the whole log
+    config = Config.from_dict(TINY, data_strategy=strategy, synthetic_share=0.5, drift=0.2,
+                              influence_threshold=0.05, synthetic_weight=0.3, reserve_share=0.3)
+    static, params = config.static, config.params
+    state = list(_rounds(config))[-1][0]
+    log, now = state.log, state.round - 1
+    valid = (log.round[:, None, None] >= 0) & (state.catalog.uid[log.item] == log.uid)
+    whole = data_mod.STRATEGIES[strategy](log, valid, now, static, params)
+    by_round = jnp.concatenate([
+        data_mod.STRATEGIES[strategy](data_mod.round_of(log, jnp.int32(r)), valid[r:r + 1], now, static, params)
+        for r in range(static.rounds)])
+    np.testing.assert_array_equal(np.asarray(by_round), np.asarray(whole))
+    assert float(whole.sum()) > 0
