@@ -127,14 +127,22 @@ STRATEGIES: dict[str, Strategy] = {
 }
 
 
+def strategy_weight(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""], static: Static,
+                    params: Params) -> Float[Array, "rounds users k"]:
+    """The data strategy's weight at ``round_`` for each logged impression; an impression
+    counts only if logged (``round >= 0``) and its slot still holds the item, by the
+    catalog serial numbers ``item_uid`` (the catalog's now, or as they were earlier)."""
+    valid = (log.round[:, None, None] >= 0) & (item_uid[log.item] == log.uid)
+    return STRATEGIES[static.data_strategy](log, valid, round_, static, params)
+
+
 def training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], static: Static,
                   params: Params) -> TrainingData:
     """The impressions the chosen data strategy retrains on, with their weights.
 
     Impressions of items whose slot has since been reused are dropped: that item is gone.
     """
-    valid = (log.round[:, None, None] >= 0) & (catalog.uid[log.item] == log.uid)
-    weight = STRATEGIES[static.data_strategy](log, valid, round_, static, params)
+    weight = strategy_weight(log, catalog.uid, round_, static, params)
     users = jnp.broadcast_to(jnp.arange(static.n_users)[None, :, None], log.item.shape)
     return TrainingData(
         user=users.reshape(-1),
@@ -162,8 +170,7 @@ def clicked_rows(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""]
     clicked = Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click),
                   synthetic=pick(log.synthetic), organic=pick(log.organic), influenced=log.influenced,
                   round=log.round)
-    valid = (clicked.round[:, None, None] >= 0) & (item_uid[clicked.item] == clicked.uid)
-    weight = STRATEGIES[static.data_strategy](clicked, valid, round_, static, params) * clicked.click
+    weight = strategy_weight(clicked, item_uid, round_, static, params) * clicked.click
     return clicked.item[..., 0], weight[..., 0]
 
 
@@ -171,6 +178,14 @@ def round_of(log: Log, round_: Int[Array, ""]) -> Log:
     """The log's rows of one round, as a log of one round (``round_`` may be traced)."""
     row = round_ % log.round.shape[0]
     return jax.tree.map(lambda values: jax.lax.dynamic_slice_in_dim(values, row, 1, axis=0), log)
+
+
+def left_window(log: Log, round_: Int[Array, ""], static: Static) -> tuple[Log, Bool[Array, ""]]:
+    """The round that leaves ``replace``'s window at ``round_`` (as a log of one round), and
+    whether there is one (the run is older than the window and the round was logged)."""
+    gone = round_ - static.window
+    old = round_of(log, gone)
+    return old, (gone >= 0) & (old.round[0] == gone)
 
 
 class TrainingTotals(NamedTuple):
@@ -195,8 +210,7 @@ def _weighted_round(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, 
                     params: Params) -> tuple[Int[Array, "n"], Float[Array, "n"], Bool[Array, "n"]]:
     """A one-round log's impressions: slot, the strategy's weight at ``round_`` (valid by
     ``item_uid``), and whether each is AI-influenced."""
-    valid = (log.round[:, None, None] >= 0) & (item_uid[log.item] == log.uid)
-    weight = STRATEGIES[static.data_strategy](log, valid, round_, static, params)
+    weight = strategy_weight(log, item_uid, round_, static, params)
     return log.item.reshape(-1), weight.reshape(-1), ai_influenced(log).reshape(-1)
 
 
@@ -211,10 +225,9 @@ def update_totals(totals: TrainingTotals, log: Log, catalog: Catalog, round_: In
     item, w, ai = _weighted_round(round_of(log, round_), catalog.uid, round_, static, params)
     weight, ai_weight = weight.at[item].add(w), ai_weight.at[item].add(w * ai)
     if static.data_strategy == "replace":
-        gone = round_ - static.window
-        old = round_of(log, gone)
+        old, present = left_window(log, round_, static)
         item, w, ai = _weighted_round(old, totals.uid, round_ - 1, static, params)
-        w = jnp.where((gone >= 0) & (old.round[0] == gone) & ~fresh[item], w, 0.0)
+        w = jnp.where(present & ~fresh[item], w, 0.0)
         weight, ai_weight = weight.at[item].add(-w), ai_weight.at[item].add(-w * ai)
     return TrainingTotals(weight, ai_weight, catalog.uid)
 

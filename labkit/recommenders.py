@@ -109,10 +109,9 @@ def _popularity_update(state, log, round_, world, key, static, params):
 def _left_window(uid, log, round_, static, params):
     """The clicks of the round that leaves ``replace``'s window at ``round_``, weighted as
     they were counted last round (their slots checked against ``uid``, the catalog then)."""
-    gone = round_ - static.window
-    old = data_mod.round_of(log, gone)
+    old, present = data_mod.left_window(log, round_, static)
     item, weight = data_mod.clicked_rows(old, uid, round_ - 1, static, params)
-    return item[0], jnp.where((gone >= 0) & (old.round[0] == gone), weight[0], 0.0)
+    return item[0], jnp.where(present, weight[0], 0.0)
 
 
 popularity = Recommender(
