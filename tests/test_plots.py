@@ -5,7 +5,10 @@ import pandas as pd
 import pytest
 
 from labkit import METRIC_NAMES
-from labkit.plots import COLLAPSE_PANELS, METRIC_LABELS, collapse_figure, save, split_label
+from matplotlib.transforms import Bbox
+
+from labkit.plots import (COLLAPSE_PANELS, METRIC_LABELS, _snap_layout, collapse_figure, freeze_layout,
+                          save, split_label)
 
 
 def small_table(conditions=("ai_and_drift", "neither"), seeds=3, rounds=5) -> pd.DataFrame:
@@ -67,6 +70,41 @@ def test_save_writes_png_and_pdf_and_is_byte_stable(tmp_path):
     save(collapse_figure(df), tmp_path / "fig" / "collapse")  # redrawn from the same table
     assert [p.read_bytes() for p in written] == first
     assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["collapse.pdf", "collapse.png"]
+
+
+def laid_out_positions(fig) -> np.ndarray:
+    return np.concatenate([ax.get_position(original=True).get_points().ravel() for ax in fig.axes]
+                          + [sub.bbox_relative.get_points().ravel() for sub in fig.subfigs])
+
+
+def test_freeze_layout_snaps_to_the_grid_without_moving_anything_visibly():
+    engine = collapse_figure(small_table())
+    engine.draw_without_rendering()
+    frozen = freeze_layout(collapse_figure(small_table()))
+    snapped = laid_out_positions(frozen)
+    frozen.draw_without_rendering()
+    assert np.array_equal(laid_out_positions(frozen), snapped)  # frozen: a draw moves nothing
+    assert np.array_equal(snapped * 2**20, np.round(snapped * 2**20))  # exact binary fractions
+    assert np.abs(snapped - laid_out_positions(engine)).max() <= 2.0**-21 + 1e-15  # < 1e-6 of the figure
+    assert len({tuple(ax.get_position().bounds) for ax in frozen.axes}) == len(frozen.axes)
+
+
+def test_a_layout_a_last_bit_apart_is_snapped_to_the_same_numbers():
+    # The solver's answer can move by an ulp with the process's memory state (seen as a
+    # one-byte PDF difference); snapping must map both answers to the same positions.
+    figs = [collapse_figure(small_table()) for _ in range(2)]
+    for fig in figs:
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+    for ax in figs[1].axes:
+        points = ax.get_position(original=True).get_points()
+        ax.set_position(Bbox(np.nextafter(points, np.inf)), which="both")
+    for sub in figs[1].subfigs:
+        sub.bbox_relative.set_points(np.nextafter(sub.bbox_relative.get_points(), -np.inf))
+    before = [laid_out_positions(fig) for fig in figs]
+    assert not np.array_equal(*before)
+    after = [laid_out_positions(_snap_layout(fig)) for fig in figs]
+    assert np.array_equal(*after)
 
 
 def test_save_refuses_a_path_with_a_suffix(tmp_path):
