@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from labkit import loop
+from labkit import loop, prng
 from labkit.config import Config, ConfigError, params_grid
 
 # T-RECS's ContentFiltering took about 71 s for this work on the 2-core machine
@@ -497,6 +497,7 @@ def machine_info() -> dict[str, Any]:
         __import__("jaxlib").__version__, "backend": jax.default_backend(),
         "device": str(device), "device_kind": getattr(device, "device_kind", None),
         "device_count": jax.device_count(), "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "threefry_on_cpu": "unrolled" if prng.unrolled_threefry() else "jax default (loop)",
     }
 
 

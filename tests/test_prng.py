@@ -1,0 +1,75 @@
+"""labkit.prng: threefry lowered without its loop on CPU gives the same bits as jax's default."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.extend.random import threefry_2x32
+
+import labkit
+from labkit import prng
+from labkit.config import Config
+
+
+@pytest.fixture
+def rolled_then_restored():
+    """Switch to jax's default (looped) lowering for one test, then back."""
+    prng.use_unrolled_threefry(False)
+    jax.clear_caches()
+    yield
+    prng.use_unrolled_threefry(True)
+    jax.clear_caches()
+
+
+def test_labkit_applies_the_unrolled_lowering_on_import():
+    assert prng.unrolled_threefry()
+
+
+# Published known-answer vectors of threefry2x32 with 20 rounds (Random123): key, counter, output.
+KNOWN_ANSWERS = [
+    ((0x00000000, 0x00000000), (0x00000000, 0x00000000), (0x6B200159, 0x99BA4EFE)),
+    ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+    ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
+]
+
+
+@pytest.mark.parametrize("key, count, expected", KNOWN_ANSWERS)
+def test_the_compiled_hash_gives_the_published_answers(key, count, expected):
+    out = jax.jit(threefry_2x32)(np.uint32(key), np.uint32(count))
+    assert [int(x) for x in out] == list(expected)
+
+
+def compiled_uniform_text() -> str:
+    return jax.jit(lambda k: jax.random.uniform(k, (64,))).lower(jax.random.key(0)).compile().as_text()
+
+
+def test_the_unrolled_lowering_has_no_loop_and_the_default_has_one(rolled_then_restored):
+    assert " while(" in compiled_uniform_text()  # jax's default on CPU: a five-step loop
+    prng.use_unrolled_threefry(True)
+    jax.clear_caches()
+    assert " while(" not in compiled_uniform_text()
+
+
+def tiny_run():
+    config = Config.from_dict({"n_users": 20, "n_items": 40, "initial_items": 30, "new_items": 3,
+                               "rounds": 4, "slate_size": 4, "synthetic_share": 0.3})
+    state, metrics = labkit.simulate(config, jax.random.key(7))
+    return jax.tree.map(np.asarray, (state.users.theta, state.catalog.features, metrics))
+
+
+def test_a_simulation_is_bit_identical_under_both_lowerings(rolled_then_restored):
+    rolled = tiny_run()
+    prng.use_unrolled_threefry(True)
+    jax.clear_caches()
+    unrolled = tiny_run()
+    for a, b in zip(jax.tree.leaves(rolled), jax.tree.leaves(unrolled)):
+        np.testing.assert_array_equal(a, b)
+    # and the run really draws: new items' topic mixtures differ from the first ones
+    assert not np.allclose(unrolled[1][-3:], unrolled[1][:3])
+
+
+def test_switching_off_reports_it():
+    try:
+        assert prng.use_unrolled_threefry(False) is False and not prng.unrolled_threefry()
+    finally:
+        assert prng.use_unrolled_threefry(True) is True
