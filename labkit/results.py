@@ -112,6 +112,11 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     return atomic_write(Path(path), lambda tmp: frame.to_parquet(tmp, index=False))
 
 
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a CSV table (no index) atomically (temporary file, then rename)."""
+    return atomic_write(Path(path), lambda tmp: frame.to_csv(tmp, index=False))
+
+
 def write_json(obj: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write JSON atomically (temporary file, then rename)."""
     def write(tmp: str) -> None:

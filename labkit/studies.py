@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.loop import METRIC_NAMES
+from labkit.results import write_csv
 from labkit.sweep import PROVENANCE_COLUMNS  # how a row was produced, not which point it is
 
 LATE_ROUNDS = 10  # rounds averaged at the end of each run (see late_window)
@@ -499,12 +500,6 @@ def trend(frame: pd.DataFrame, x: str, y: str) -> str:
     return "mixed"
 
 
-__all__ = ["LATE_ROUNDS", "DIVERSITY", "DASHBOARD", "ci_text", "direction", "ci_table", "effect_lines",
-           "repo_root", "resolve", "t_critical", "mean_ci", "ci_errorbar", "metric_columns",
-           "point_columns", "late_window", "late_means", "summarize", "paired_differences", "effects",
-           "pareto_front", "cost_per_nat", "arm_families", "varied_levers", "arm_settings", "setting_label",
-           "sibling_results", "reuse_points", "StudyRun", "run_study", "settings_column", "carried_settings",
-           "trend"]
 
 
 def lever_tables(per_seed: pd.DataFrame, metrics: Sequence[str], varied: Mapping[str, Sequence[str]],
@@ -516,8 +511,8 @@ def lever_tables(per_seed: pd.DataFrame, metrics: Sequence[str], varied: Mapping
     by = ["family", "setting", *levers]
     summary = summarize(per_seed, metrics, by=by)
     effect_table = effects(per_seed, baseline, metrics, by=by)
-    summary.to_csv(Path(out) / "summary.csv", index=False)
-    effect_table.to_csv(Path(out) / "effects.csv", index=False)
+    write_csv(summary, Path(out) / "summary.csv")
+    write_csv(effect_table, Path(out) / "effects.csv")
     return summary, effect_table
 
 
@@ -535,3 +530,11 @@ def reading_checks(summary: pd.DataFrame, effect_table: pd.DataFrame, varied: Ma
         lines += [f"  {m:24s} {trend(rows, names[0], m)}" for m in metrics]
     strongest = [effect_table[effect_table["family"] == f].iloc[-1:] for f, v in varied.items() if v]
     return lines + effect_lines(pd.concat(strongest), headline, "setting")
+
+
+__all__ = ["LATE_ROUNDS", "DIVERSITY", "DASHBOARD", "ci_text", "direction", "ci_table", "effect_lines",
+           "repo_root", "resolve", "t_critical", "mean_ci", "ci_errorbar", "metric_columns",
+           "point_columns", "late_window", "late_means", "summarize", "paired_differences", "effects",
+           "pareto_front", "cost_per_nat", "arm_families", "varied_levers", "arm_settings", "setting_label",
+           "sibling_results", "reuse_points", "StudyRun", "run_study", "settings_column", "carried_settings",
+           "trend", "lever_tables", "reading_checks"]

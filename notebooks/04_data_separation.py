@@ -49,6 +49,7 @@ from IPython.display import Image, display
 from labkit import studies
 from labkit.parameters import check as check_parameters
 from labkit.plots import collapse_figure, lever_figure, save
+from labkit.results import write_csv
 
 check_parameters("04_data_separation", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)
@@ -109,9 +110,9 @@ by = ["strategy", "synthetic_share"]
 summary = studies.summarize(per_seed, shown_metrics, by=by)
 vs_accumulate = studies.effects(per_seed, {"strategy": "accumulate"}, metrics, match=["synthetic_share"], by=by)
 vs_share = studies.effects(per_seed, {"synthetic_share": shares[0]}, metrics, match=["strategy"], by=by)
-summary.to_csv(out / "summary.csv", index=False)
-vs_accumulate.to_csv(out / "effects_vs_accumulate.csv", index=False)
-vs_share.to_csv(out / "effects_of_share.csv", index=False)
+write_csv(summary, out / "summary.csv")
+write_csv(vs_accumulate, out / "effects_vs_accumulate.csv")
+write_csv(vs_share, out / "effects_of_share.csv")
 display(studies.ci_table(summary, shown_metrics, by))
 display(studies.ci_table(vs_accumulate, metrics, by, signed=True))
 display(studies.ci_table(vs_share, metrics, by, signed=True))

@@ -46,6 +46,7 @@ from IPython.display import Image, display
 from labkit import studies
 from labkit.parameters import check as check_parameters
 from labkit.plots import collapse_figure, lever_figure, save
+from labkit.results import write_csv
 
 check_parameters("05_capacity", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)
@@ -110,8 +111,8 @@ vs_smallest = pd.concat([
                     {"arm": f"{names[0]}={per_seed.loc[per_seed['family'] == family, names[0]].min()}"},
                     metrics, by=by)
     for family, names in varied.items()], ignore_index=True)
-summary.to_csv(out / "summary.csv", index=False)
-vs_smallest.to_csv(out / "effects_vs_smallest.csv", index=False)
+write_csv(summary, out / "summary.csv")
+write_csv(vs_smallest, out / "effects_vs_smallest.csv")
 display(studies.ci_table(summary, metrics, "arm"))
 display(studies.ci_table(vs_smallest, metrics, "arm", signed=True))
 

@@ -49,6 +49,7 @@ from IPython.display import Image, display
 from labkit import studies
 from labkit.parameters import check as check_parameters
 from labkit.plots import effects_figure, save, setting_colours, tradeoff_figure
+from labkit.results import write_csv
 
 check_parameters("06_tradeoffs", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)
@@ -112,9 +113,9 @@ table_out = summary[["arm", "setting", "ctr", "exposure_entropy", "pareto_front"
     effects[["arm", "exposure_entropy", "exposure_entropy_low", "exposure_entropy_high",
              "ctr", "ctr_low", "ctr_high"]].rename(columns=lambda c: f"delta_{c}" if c != "arm" else c),
     on="arm", how="left").merge(costs[["arm", "cost", "cost_low", "cost_high"]], on="arm", how="left")
-table_out.to_csv(out / "tradeoffs.csv", index=False)
-summary.to_csv(out / "summary.csv", index=False)
-effects.to_csv(out / "effects.csv", index=False)
+write_csv(table_out, out / "tradeoffs.csv")
+write_csv(summary, out / "summary.csv")
+write_csv(effects, out / "effects.csv")
 display(studies.ci_table(summary, ["ctr", "exposure_entropy", "exposure_topic_entropy", "user_taste_entropy"],
                          "setting"))
 display(studies.ci_table(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
