@@ -153,6 +153,16 @@ def training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], static: St
     )
 
 
+def clicked_log(log: Log) -> Log:
+    """The log cut to one impression per user-round: the clicked one (a user clicks at most
+    one item a round), or the first slate position, with ``click`` False, where none was."""
+    slot = jnp.argmax(log.click, axis=2)[..., None]
+    def pick(values):
+        return jnp.take_along_axis(values, slot, 2)
+    return Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click), synthetic=pick(log.synthetic),
+               organic=pick(log.organic), influenced=log.influenced, round=log.round)
+
+
 def clicked_rows(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""], static: Static,
                  params: Params) -> tuple[Int[Array, "rounds users"], Float[Array, "rounds users"]]:
     """Per logged round and user, the slot of the item clicked and its training weight.
@@ -164,12 +174,7 @@ def clicked_rows(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""]
     catalog's now, or as they were at an earlier round); the weight is the data
     strategy's at ``round_``, and 0 for a user-round without a click.
     """
-    slot = jnp.argmax(log.click, axis=2)[..., None]
-    def pick(values):
-        return jnp.take_along_axis(values, slot, 2)
-    clicked = Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click),
-                  synthetic=pick(log.synthetic), organic=pick(log.organic), influenced=log.influenced,
-                  round=log.round)
+    clicked = clicked_log(log)
     weight = strategy_weight(clicked, item_uid, round_, static, params) * clicked.click
     return clicked.item[..., 0], weight[..., 0]
 

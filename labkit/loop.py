@@ -195,10 +195,9 @@ def consumed_history(log: data_mod.Log, catalog: world_mod.Catalog
                      ) -> tuple[Int[Array, "users rounds"], Bool[Array, "users rounds"]]:
     """Per user and logged round, the catalog slot of the item clicked and whether it
     counts: a click happened and the slot still holds that item (not reused since)."""
-    slot = jnp.argmax(log.click, axis=2)[..., None]  # a user clicks at most one item a round
-    item = jnp.take_along_axis(log.item, slot, 2)[..., 0]
-    uid = jnp.take_along_axis(log.uid, slot, 2)[..., 0]
-    valid = log.click.any(axis=2) & (log.round >= 0)[:, None] & (catalog.uid[item] == uid)
+    clicked = data_mod.clicked_log(log)
+    item, uid, click = clicked.item[..., 0], clicked.uid[..., 0], clicked.click[..., 0]
+    valid = click & (log.round >= 0)[:, None] & (catalog.uid[item] == uid)
     return item.T, valid.T
 
 
