@@ -124,7 +124,7 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
         training = data_mod.training_data(log, catalog, state.round, static, params)
         rec_state = recommender.fit(state.recommender, training, World(catalog, users), k_fit, static, params)
     totals = data_mod.update_totals(state.training, log, catalog, state.round, static, params)
-    generator = refit_generator(state.generator, slate_features, click, predicted_share, catalog, static)
+    generator = refit_generator(state.generator, consumed_features, choice.clicked, predicted_share, catalog, static)
 
     new_state = State(round=state.round + 1, catalog=catalog, creators=state.creators, users=users,
                       generator=generator, recommender=rec_state, log=log, exposure=exposure, training=totals)
@@ -244,20 +244,20 @@ def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, s
     return slate, (shares.sum(axis=0) / n_users if want_share else shares)
 
 
-def refit_generator(generator: gen_mod.Generator, slate_features: Float[Array, "users k topics"],
-                    click, predicted_share: Float[Array, "items"], catalog: world_mod.Catalog,
-                    static: Static) -> gen_mod.Generator:
+def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array, "users topics"],
+                    clicked: Bool[Array, "users"], predicted_share: Float[Array, "items"],
+                    catalog: world_mod.Catalog, static: Static) -> gen_mod.Generator:
     """Refit the GenAI by its objective.
 
-    ``likelihood``: maximum likelihood on the items clicked this round. ``engagement``:
+    ``likelihood``: maximum likelihood on the items clicked this round (one row per user,
+    ``consumed_features``, weighted by whether the user clicked). ``engagement``:
     reward-weighted maximum likelihood on the live catalog, each item weighted by the
     share of clicks the recommender predicts for it (``predicted_share``, see
     :func:`recommend`): the generator learns to make what the system expects to be
     clicked. Both are weighted maximum-likelihood Gaussians, which have a closed form.
     """
     if static.generator_objective == "likelihood":
-        return gen_mod.fit(slate_features.reshape(-1, static.n_topics),
-                           click.reshape(-1).astype(jnp.float32), previous=generator)
+        return gen_mod.fit(consumed_features, clicked.astype(jnp.float32), previous=generator)
     return gen_mod.fit(catalog.features, predicted_share, previous=generator)
 
 
