@@ -17,6 +17,9 @@ What it measures, in one process (so every figure shares the machine's state):
 * **a lever grid**: ``points`` values of one param lever x ``seeds`` seeds in one
   vmapped compiled call (:func:`labkit.loop.simulate_grid`) against the same points run
   one by one through one compiled :func:`labkit.simulate`.
+* **the random-number hash**: the grid's world compiled under jax's default threefry
+  lowering and under labkit's unrolled one (:mod:`labkit.prng`), timed in alternation,
+  with a check that both give the same numbers.
 * **T-RECS side by side** (optional): T-RECS's ``ContentFiltering`` model (1000 users,
   1000 items, 32 attributes, 100 steps, training between steps) run in a subprocess
   with another interpreter (``--trecs-python``, a virtual environment where ``trecs``
@@ -289,6 +292,39 @@ def bench_grid(config: Config, lever: str, values: Sequence[float], seeds: int,
     return [vmapped, one_by_one]
 
 
+def bench_prng(config: Config, repeats: int) -> list[dict[str, Any]]:
+    """One world, one seed, compiled under each threefry lowering on this backend (jax's
+    default, a loop on CPU, and labkit's unrolled one; see :mod:`labkit.prng`), timed
+    in alternation so both share the machine's state. Checks that both give the same
+    numbers (``same_numbers`` column). Leaves the lowering as it found it.
+    """
+    static, params = config.static, config.params
+    key = jax.random.key(0)
+    gflops = matmul_gflops(min(static.block_users, static.n_users), static.n_topics, static.n_items)
+    was_unrolled = prng.unrolled_threefry()
+    compiled, compile_s, outputs = {}, {}, {}
+    try:
+        for mode in ("threefry_loop", "threefry_unrolled"):
+            if prng.use_unrolled_threefry(mode == "threefry_unrolled") != (mode == "threefry_unrolled"):
+                return []  # this jax does not expose the lowering rules: nothing to compare
+            jax.clear_caches()  # the lowering is chosen when a program is traced
+            compiled[mode], compile_s[mode] = compile_timed(loop._simulate, static, params, key)
+            outputs[mode] = jax.block_until_ready(compiled[mode](params, key))
+    finally:
+        prng.use_unrolled_threefry(was_unrolled)
+        jax.clear_caches()
+    same = all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(outputs["threefry_loop"]),
+                                                            jax.tree.leaves(outputs["threefry_unrolled"])))
+    times: dict[str, list[float]] = {mode: [] for mode in compiled}
+    for _ in range(max(2 * repeats + 1, 5)):
+        for mode, program in compiled.items():
+            start = time.perf_counter()
+            jax.block_until_ready(program(params, key))
+            times[mode].append(time.perf_counter() - start)
+    return [{**_row("prng", mode, config, 1, compiled[mode], compile_s[mode], statistics.median(times[mode]),
+                    len(times[mode]), gflops), "same_numbers": same} for mode in compiled]
+
+
 # --- T-RECS ----------------------------------------------------------------------------
 
 _TRECS_SCRIPT = r"""
@@ -556,6 +592,10 @@ def summary(frame: pd.DataFrame) -> dict[str, Any]:
             largest.largest_array_elems / largest.score_block_elems)
         out["largest_world_max_array_over_users_x_items"] = float(
             largest.largest_array_elems / largest.users_x_items)
+    looped, unrolled = pick("prng", "threefry_loop"), pick("prng", "threefry_unrolled")
+    if looped is not None and unrolled is not None:
+        out["prng_unrolled_speedup"] = looped.run_s / unrolled.run_s
+        out["prng_same_numbers"] = bool(looped.same_numbers and unrolled.same_numbers)
     vmapped, one = pick("grid", "vmapped"), pick("grid", "one_by_one")
     if vmapped is not None and one is not None:
         out["grid_speedup"] = one.run_s / vmapped.run_s
@@ -583,6 +623,9 @@ def format_summary(ratios: dict[str, Any]) -> str:
         lines.append(f"{'  of which the extra rounds':34} "
                      f"{100 * ratios['largest_world_extra_rounds_fraction_of_matmul']:>9.1f}%  of the bound: "
                      f"the same world's shorter run subtracted (the start, mostly init, left out)")
+    if "prng_unrolled_speedup" in ratios:
+        lines.append(f"{'threefry unrolled vs jax default':34} {ratios['prng_unrolled_speedup']:>9.2f}x  "
+                     f"faster at the grid's world; same numbers: {ratios['prng_same_numbers']}")
     if "trecs_measured" in ratios and not ratios["trecs_measured"]:
         lines.append("(T-RECS not measured in this session: compared with the issue's 71 s figure)")
     if "largest_world_max_array_over_score_block" in ratios:
@@ -597,7 +640,7 @@ def format_summary(ratios: dict[str, Any]) -> str:
 def run_bench(sizes: Sequence[Size], out: Path, *, block_users: int = 1024, repeats: int = 3,
               grid: tuple[int, int] | None = (64, 8), grid_size: Size = Size(200, 500, 20),
               grid_lever: str = "drift", trecs: bool = True, trecs_python_path: str | None = None,
-              trecs_steps: int = TRECS_SIZES["rounds"], profile: Size | None = None,
+              trecs_steps: int = TRECS_SIZES["rounds"], profile: Size | None = None, prng_ab: bool = True,
               log: Callable[[str], None] = print) -> pd.DataFrame:
     """Run every part of the benchmark, write ``bench.parquet`` + ``manifest.json``, return the table."""
     from labkit.results import provenance, write_json, write_table
@@ -623,6 +666,9 @@ def run_bench(sizes: Sequence[Size], out: Path, *, block_users: int = 1024, repe
         log(f"grid: {points} values of {grid_lever} x {seeds} seeds at {grid_size}, vmapped vs one by one")
         values = np.linspace(0.0, 0.5, points).round(6).tolist()
         rows.extend(bench_grid(world_config(grid_size, block_users), grid_lever, values, seeds, repeats))
+    if prng_ab:
+        log(f"prng: threefry lowered as jax's default vs unrolled, at {grid_size}, alternating")
+        rows.extend(bench_prng(world_config(grid_size, block_users), repeats))
     if trecs:
         log(f"T-RECS comparison: {TRECS_SIZES['n_users']} users x {TRECS_SIZES['n_items']} items x "
             f"{TRECS_SIZES['n_topics']} attributes x {trecs_steps} steps")
@@ -643,6 +689,7 @@ def run_bench(sizes: Sequence[Size], out: Path, *, block_users: int = 1024, repe
                     "grid": list(grid) if grid else None, "grid_size": str(grid_size),
                     "grid_lever": grid_lever, "trecs": trecs, "trecs_python": python,
                     "trecs_steps": trecs_steps, "profile": str(profile) if profile else None,
+                    "prng_ab": prng_ab,
                     "world": BASE},
         "summary": ratios, "wall_time_s": round(time.perf_counter() - started, 1),
         "load_average_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
@@ -671,5 +718,5 @@ def command(args) -> int:
               repeats=args.repeats or (1 if args.quick else 3), grid=grid,
               grid_size=Size.parse(args.grid_size), trecs=args.trecs, trecs_python_path=args.trecs_python,
               trecs_steps=args.trecs_steps or (20 if args.quick else TRECS_SIZES["rounds"]),
-              profile=Size.parse(args.profile) if args.profile else None)
+              profile=Size.parse(args.profile) if args.profile else None, prng_ab=args.prng)
     return 0

@@ -134,6 +134,9 @@ def parser() -> argparse.ArgumentParser:
                          help="lever grid vmapped vs one by one (default 64 8; 0 0 skips it)")
     p_bench.add_argument("--grid-size", default="200x500x20", metavar="UxIxR",
                          help="world of the grid benchmark (default 200x500x20)")
+    p_bench.add_argument("--prng", action=argparse.BooleanOptionalAction, default=True,
+                         help="time the grid's world under jax's default and labkit's unrolled threefry "
+                              "lowering (default: on)")
     p_bench.add_argument("--trecs", action=argparse.BooleanOptionalAction, default=True,
                          help="run T-RECS's ContentFiltering side by side (default: on)")
     p_bench.add_argument("--trecs-python", default=None, metavar="PY",

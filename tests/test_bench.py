@@ -25,11 +25,15 @@ def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, c
     table = pd.read_parquet(out / "bench.parquet")
     assert set(bench.COLUMNS) <= set(table.columns)
     assert list(zip(table.benchmark, table["mode"])) == [
-        ("ladder", "single"), ("grid", "vmapped"), ("grid", "one_by_one")]
+        ("ladder", "single"), ("grid", "vmapped"), ("grid", "one_by_one"),
+        ("prng", "threefry_loop"), ("prng", "threefry_unrolled")]
     for column in ("compile_s", "run_s", "user_rounds_per_s", "pairs_per_s", "matmul_gflops",
                    "matmul_pairs_bound", "fraction_of_matmul", "peak_rss_mb", "state_mb"):
         assert (table[column] > 0).all(), column
-    assert table.simulations.tolist() == [1, 4, 4]
+    assert table.simulations.tolist() == [1, 4, 4, 1, 1]
+    # both threefry lowerings give the same numbers, and the bench leaves labkit's lowering on
+    assert table[table.benchmark == "prng"].same_numbers.tolist() == [True, True]
+    assert bench.prng.unrolled_threefry()
     ladder = table.iloc[0]
     assert ladder.pairs_per_s == pytest.approx(3 * 30 * 40 / ladder.run_s)
     assert ladder.user_rounds_per_s == pytest.approx(3 * 30 / ladder.run_s)
@@ -37,6 +41,7 @@ def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, c
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["machine"]["backend"] == manifest["jax_backend"]
     assert manifest["summary"]["grid_speedup"] > 0
+    assert manifest["summary"]["prng_unrolled_speedup"] > 0 and manifest["summary"]["prng_same_numbers"]
     printed = capsys.readouterr().out
     assert "pairs/s" in printed and "grid_speedup" in printed
 
