@@ -594,6 +594,7 @@ def summary(frame: pd.DataFrame) -> dict[str, Any]:
             largest.largest_array_elems / largest.users_x_items)
     looped, unrolled = pick("prng", "threefry_loop"), pick("prng", "threefry_unrolled")
     if looped is not None and unrolled is not None:
+        out["prng_world"] = f"{looped.n_users}x{looped.n_items}x{looped.rounds}"
         out["prng_unrolled_speedup"] = looped.run_s / unrolled.run_s
         out["prng_same_numbers"] = bool(looped.same_numbers and unrolled.same_numbers)
     vmapped, one = pick("grid", "vmapped"), pick("grid", "one_by_one")
@@ -625,7 +626,7 @@ def format_summary(ratios: dict[str, Any]) -> str:
                      f"the same world's shorter run subtracted (the start, mostly init, left out)")
     if "prng_unrolled_speedup" in ratios:
         lines.append(f"{'threefry unrolled vs jax default':34} {ratios['prng_unrolled_speedup']:>9.2f}x  "
-                     f"faster at the grid's world; same numbers: {ratios['prng_same_numbers']}")
+                     f"faster at {ratios['prng_world']}; same numbers: {ratios['prng_same_numbers']}")
     if "trecs_measured" in ratios and not ratios["trecs_measured"]:
         lines.append("(T-RECS not measured in this session: compared with the issue's 71 s figure)")
     if "largest_world_max_array_over_score_block" in ratios:

@@ -6,10 +6,10 @@ CPU it lowers it, by default, as a five-step ``fori_loop`` to keep compile times
 Inside labkit's compiled programs every such loop runs as a loop of small kernels:
 most of them sit in the gamma sampler behind ``jax.random.dirichlet`` (users' tastes at
 the start, new items' topic mixtures every round), whose rejection loop draws again on
-every pass. Measured on 2 CPU cores, the two lowerings compiled in one process and timed
-in alternation: a 20-round run of the default world (200 users x 500 items) 52 -> 35 ms
-(median of 12), of 1000 x 1000 202 -> 169 ms; the start of a 1e5-user world (1e5 x 32
-Dirichlet tastes) 7.8 -> 2.3 s. ``labkit bench`` repeats the first comparison.
+every pass. ``labkit bench`` compiles one world under both lowerings and times them in
+alternation (its ``prng`` rows, at ``--grid-size``); on 2 CPU cores: the default world,
+200 users x 500 items x 20 rounds, 75 -> 54 ms; 1000 x 1000 x 20, 183 -> 166 ms; a
+1e5 x 1e4 world's start and first round (1e5 x 32 Dirichlet tastes), 6.8 -> 3.4 s.
 
 :func:`use_unrolled_threefry` registers jax's own straight-line lowering for CPU as
 well. The hash computes the same 32-bit words either way, so every number labkit
