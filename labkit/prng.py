@@ -57,7 +57,12 @@ def use_unrolled_threefry(enabled: bool = True) -> bool:
         _state["unrolled"] = False
         return False
     primitive, unrolled, rolled = rules
-    mlir.register_lowering(primitive, unrolled if enabled else rolled, platform="cpu", inline=not enabled)
+    rule = unrolled if enabled else rolled
+    try:
+        # as jax registers them: the unrolled rule out of line (it is large), the loop inline
+        mlir.register_lowering(primitive, rule, platform="cpu", inline=not enabled)
+    except TypeError:  # older jax (0.4.30) has no ``inline`` option
+        mlir.register_lowering(primitive, rule, platform="cpu")
     _state["unrolled"] = bool(enabled)
     return _state["unrolled"]
 
