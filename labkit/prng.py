@@ -14,7 +14,7 @@ alternation (its ``prng`` rows, at ``--grid-size``); on 2 CPU cores: the default
 :func:`use_unrolled_threefry` registers jax's own straight-line lowering for CPU as
 well. The hash computes the same 32-bit words either way, so every number labkit
 produces is unchanged (``tests/test_prng.py`` checks the published test vector and
-compares whole simulations under both lowerings); compile time is about the same.
+compares whole simulations under both lowerings); compiles take somewhat longer.
 labkit applies it on import. It touches a private part of jax; if that part moves in
 a later jax, nothing is registered and jax's default is kept (same numbers, slower).
 
