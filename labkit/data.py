@@ -127,13 +127,18 @@ STRATEGIES: dict[str, Strategy] = {
 }
 
 
+def still_held(log: Log, item_uid: Int[Array, "items"]) -> Bool[Array, "rounds users k"]:
+    """Whether each impression was logged (``round >= 0``) and its slot still holds the
+    item, by the catalog serial numbers ``item_uid`` (the catalog's now, or as they were
+    earlier): a reused slot holds another item, and the impression no longer counts."""
+    return (log.round[:, None, None] >= 0) & (item_uid[log.item] == log.uid)
+
+
 def strategy_weight(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""], static: Static,
                     params: Params) -> Float[Array, "rounds users k"]:
-    """The data strategy's weight at ``round_`` for each logged impression; an impression
-    counts only if logged (``round >= 0``) and its slot still holds the item, by the
-    catalog serial numbers ``item_uid`` (the catalog's now, or as they were earlier)."""
-    valid = (log.round[:, None, None] >= 0) & (item_uid[log.item] == log.uid)
-    return STRATEGIES[static.data_strategy](log, valid, round_, static, params)
+    """The data strategy's weight at ``round_`` for each logged impression that counts
+    (:func:`still_held` by ``item_uid``)."""
+    return STRATEGIES[static.data_strategy](log, still_held(log, item_uid), round_, static, params)
 
 
 def training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], static: Static,

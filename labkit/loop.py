@@ -196,9 +196,8 @@ def consumed_history(log: data_mod.Log, catalog: world_mod.Catalog
     """Per user and logged round, the catalog slot of the item clicked and whether it
     counts: a click happened and the slot still holds that item (not reused since)."""
     clicked = data_mod.clicked_log(log)
-    item, uid, click = clicked.item[..., 0], clicked.uid[..., 0], clicked.click[..., 0]
-    valid = click & (log.round >= 0)[:, None] & (catalog.uid[item] == uid)
-    return item.T, valid.T
+    valid = clicked.click & data_mod.still_held(clicked, catalog.uid)
+    return clicked.item[..., 0].T, valid[..., 0].T
 
 
 def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, static: Static,

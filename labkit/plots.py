@@ -623,5 +623,5 @@ def effects_figure(
 
 
 __all__ = ["METRIC_LABELS", "COLLAPSE_PANELS", "PALETTE", "RC", "LEVER_LABELS", "style", "metric_label",
-           "freeze_layout", "split_label", "lever_label", "bootstrap_ci", "collapse_figure", "lever_figure", "setting_colours",
-           "tradeoff_figure", "place_labels", "effects_figure", "save"]
+           "freeze_layout", "split_label", "lever_label", "bootstrap_ci", "collapse_figure", "lever_figure",
+           "setting_colours", "tradeoff_figure", "place_labels", "effects_figure", "save"]

@@ -500,8 +500,6 @@ def trend(frame: pd.DataFrame, x: str, y: str) -> str:
     return "mixed"
 
 
-
-
 def lever_tables(per_seed: pd.DataFrame, metrics: Sequence[str], varied: Mapping[str, Sequence[str]],
                  baseline: Mapping[str, Any], out: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A lever study's two summary tables, also written as ``summary.csv`` and
