@@ -423,7 +423,7 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
     so log-sized work (retraining, homogenization) costs what it costs at the end of a run.
     """
     from labkit import data as data_mod
-    from labkit.policies import POLICIES, SlateContext, with_novelty
+    from labkit.policies import POLICIES, SlateContext, novelty_bonus
     from labkit.recommenders import RECOMMENDERS, World
 
     static, params = config.static, config.params
@@ -456,10 +456,10 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
 
     def score_and_policy(s, k):
         world, ctx = World(s.catalog, s.users), context(s)
+        ctx = ctx._replace(bonus=novelty_bonus(ctx, params))  # as the loop does
         def one(r):
             scores = recommender.score(s.recommender, world, k, jnp.minimum(r, static.n_users - 1))
-            return POLICIES[static.policy](k, with_novelty(scores, ctx, params), ctx, params,
-                                           static.slate_size).items
+            return POLICIES[static.policy](k, scores, ctx, params, static.slate_size).items
         return jax.lax.map(one, rows)
 
     def training_data(s):

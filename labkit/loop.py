@@ -27,7 +27,7 @@ from labkit import metrics as M
 from labkit import users as users_mod
 from labkit import world as world_mod
 from labkit.config import Config, Params, Static
-from labkit.policies import NEG, POLICIES, Slate, SlateContext, explore, with_novelty
+from labkit.policies import NEG, POLICIES, Slate, SlateContext, explore, novelty_bonus
 from labkit.recommenders import RECOMMENDERS, World
 
 
@@ -220,19 +220,21 @@ def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, s
     n_blocks = -(-n_users // block)
     rows = jnp.arange(n_blocks * block).reshape(n_blocks, block)
     want_share = static.generator_objective == "engagement"
+    bonus = novelty_bonus(context, params)
 
     def one_block(args):
         block_rows, block_key = args
         k_score, k_policy = jax.random.split(block_key)
         users = jnp.minimum(block_rows, n_users - 1)  # the last block may run past the end: padding
         predicted = recommender.score(rec_state, world, k_score, users)
-        scores = with_novelty(predicted, context, params)
-        if consumed is not None:
+        if consumed is None:  # the novelty reward stays a row: see labkit.policies
+            scores, block_context = predicted, context._replace(bonus=bonus)
+        else:
             items = jnp.where(consumed[1][users], consumed[0][users], static.n_items)  # n_items: dropped
-            seen = jnp.zeros(scores.shape, bool).at[jnp.arange(users.shape[0])[:, None], items].set(
+            seen = jnp.zeros(predicted.shape, bool).at[jnp.arange(users.shape[0])[:, None], items].set(
                 True, mode="drop")
-            scores = jnp.where(seen, CONSUMED, scores)
-        slate = policy(k_policy, scores, context, params, k)
+            scores, block_context = jnp.where(seen, CONSUMED, predicted + bonus[None, :]), context
+        slate = policy(k_policy, scores, block_context, params, k)
         if not want_share:
             return slate, jnp.zeros(0)
         share = jax.nn.softmax(jnp.where(context.alive[None, :], predicted, -jnp.inf), axis=1)

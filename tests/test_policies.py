@@ -112,3 +112,36 @@ def test_two_stage_top_k_equals_lax_top_k_ties_included(n, k):
     for scores in (x, jnp.round(x * 2) / 2, jnp.zeros_like(x), jnp.where(x > 0, NEG, x)):
         np.testing.assert_array_equal(top_k(scores, k), jax.lax.top_k(scores, k)[1])
     assert _chunk_size(10000, 10) == 16 and _chunk_size(4099, 10) is None and _chunk_size(1000, 10) is None
+
+
+@pytest.mark.parametrize("n, k", [(10000, 10), (4096, 64), (1000, 10)])
+def test_top_k_with_row_terms_equals_lax_top_k_of_the_dense_sum(n, k):
+    """``top_k(scores, k, alive, bonus)`` ranks ``where(alive, scores + bonus, NEG)`` without
+    writing it out: same indices as the dense form, with dead items, ties, a bonus that
+    reorders, and fewer live items than ``k`` (the dead then fill in, lowest slot first)."""
+    from labkit.policies import top_k
+
+    kx, kb, ka = jax.random.split(jax.random.key(n + k), 3)
+    x = jax.random.normal(kx, (16, n))
+    bonus = 3.0 * jax.random.normal(kb, (n,))
+    for alive in (jax.random.uniform(ka, (n,)) < 0.3, jnp.arange(n) < k // 2, jnp.ones(n, bool)):
+        for scores in (x, jnp.round(x * 2) / 2):
+            for b in (bonus, jnp.round(bonus), None):
+                dense = jnp.where(alive, scores if b is None else scores + b, NEG)
+                np.testing.assert_array_equal(top_k(scores, k, alive, b), jax.lax.top_k(dense, k)[1])
+
+
+def test_novelty_as_a_row_gives_the_slates_of_the_dense_sum(world):
+    """Every policy given the novelty reward as ``SlateContext.bonus`` builds the slates it
+    builds from the dense ``with_novelty`` scores (the loop passes the row)."""
+    from labkit.policies import novelty_bonus
+
+    scores, context = world
+    p = params(novelty_weight=1.5, epsilon=0.3, beta=0.5, temperature=0.7, mmr_lambda=0.5)
+    row = context._replace(bonus=novelty_bonus(context, p))
+    for name, policy in POLICIES.items():
+        key = jax.random.key(7)
+        dense = policy(key, with_novelty(scores, context, p), context, p, K)
+        lazy = policy(key, scores, row, p, K)
+        np.testing.assert_array_equal(lazy.items, dense.items, err_msg=name)
+        np.testing.assert_array_equal(lazy.organic, dense.organic, err_msg=name)
