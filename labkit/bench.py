@@ -15,8 +15,10 @@ What it measures, in one process (so every figure shares the machine's state):
   state pytree, and the largest array in the compiled program (to check that nothing
   of size ``users x items`` is ever made beyond one scoring block).
 * **a lever grid**: ``points`` values of one param lever x ``seeds`` seeds in one
-  vmapped compiled call (:func:`labkit.loop.simulate_grid`) against the same points run
-  one by one through one compiled :func:`labkit.simulate`.
+  vmapped compiled call (:func:`labkit.loop.simulate_grid`, its points spread over the
+  local devices: ``labkit bench`` splits a CPU host into one device per core, see
+  :mod:`labkit.devices`; ``devices`` column) against the same points run one by one
+  through one compiled :func:`labkit.simulate` on one device.
 * **the random-number hash**: the grid's world compiled under jax's default threefry
   lowering and under labkit's unrolled one (:mod:`labkit.prng`), timed in alternation,
   with a check that both give the same numbers.
@@ -82,7 +84,7 @@ COLUMNS = (
     "benchmark", "mode", "n_users", "n_items", "n_topics", "slate_size", "rounds", "block_users",
     "simulations", "compile_s", "run_s", "repeats", "user_rounds_per_s", "pairs_per_s",
     "matmul_gflops", "matmul_pairs_bound", "fraction_of_matmul", "peak_rss_mb", "device_peak_mb",
-    "compiled_mb", "state_mb", "largest_array_elems", "score_block_elems", "users_x_items",
+    "compiled_mb", "state_mb", "largest_array_elems", "score_block_elems", "users_x_items", "devices",
 )
 
 
@@ -244,7 +246,7 @@ def _row(benchmark: str, mode: str, config: Config, simulations: int, compiled, 
         "state_mb": state_mb(s, config.params),
         "largest_array_elems": largest_array_elems(compiled) if compiled is not None else 0,
         "score_block_elems": min(s.block_users, s.n_users) * s.n_items,
-        "users_x_items": s.n_users * s.n_items,
+        "users_x_items": s.n_users * s.n_items, "devices": 1,
     }
 
 
@@ -275,6 +277,7 @@ def bench_grid(config: Config, lever: str, values: Sequence[float], seeds: int,
     compiled, compile_s = compile_timed(loop._simulate_grid, static, batched, keys)
     run_s = median_time(lambda: compiled(batched, keys), repeats)
     vmapped = _row("grid", "vmapped", config, n, compiled, compile_s, run_s, repeats, gflops)
+    vmapped["devices"] = min(len(jax.local_devices()), len(values))  # points split across them
 
     points = [jax.tree.map(lambda leaf, i=i: leaf[i], batched) for i in range(len(values))]
     one, one_compile_s = compile_timed(loop._simulate, static, points[0], keys[0])
@@ -543,6 +546,7 @@ def format_table(frame: pd.DataFrame) -> str:
         "benchmark": frame.benchmark, "mode": frame["mode"],
         "users x items x rounds": [f"{u}x{i}x{r}" for u, i, r in zip(frame.n_users, frame.n_items, frame.rounds)],
         "sims": frame.simulations, "block": frame.block_users,
+        "dev": frame["devices"].fillna(1).astype(int),
         "compile s": frame.compile_s.map(lambda v: f"{v:.1f}"),
         "run s": frame.run_s.map(lambda v: f"{v:.3g}"),
         "user-rounds/s": frame.user_rounds_per_s.map(lambda v: f"{v:.3g}"),

@@ -90,6 +90,10 @@ def sweep(args: argparse.Namespace) -> int:
 
 def bench(args: argparse.Namespace) -> int:
     """``labkit bench``: throughput, compile time, memory, vmapped grid and T-RECS side by side."""
+    from labkit.devices import use_host_devices
+
+    if args.host_devices != 0:  # before anything starts jax's backend
+        use_host_devices(args.host_devices)
     from labkit.bench import command
 
     return command(args)
@@ -126,14 +130,17 @@ def parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--quick", action="store_true",
                          help="small ladder, small grid, 1 repeat, T-RECS for 20 steps (a smoke run)")
     p_bench.add_argument("--sizes", nargs="+", default=None, metavar="UxIxR",
-                         help="ladder of users x items x rounds (default: " + " ".join(
-                             ("1000x1000x50", "10000x10000x10", "100000x10000x3")) + ")")
+                         help="ladder of users x items x rounds (default: labkit.bench.FULL_SIZES, "
+                              "1000x1000x50 up to 100000x10000x10)")
     p_bench.add_argument("--block-users", type=int, default=1024, help="users scored per block (default 1024)")
     p_bench.add_argument("--repeats", type=int, default=None, help="timed runs per measurement (median)")
     p_bench.add_argument("--grid", type=int, nargs=2, default=None, metavar=("POINTS", "SEEDS"),
                          help="lever grid vmapped vs one by one (default 64 8; 0 0 skips it)")
     p_bench.add_argument("--grid-size", default="200x500x20", metavar="UxIxR",
                          help="world of the grid benchmark (default 200x500x20)")
+    p_bench.add_argument("--host-devices", type=int, default=None, metavar="N",
+                         help="on CPU, split the host into N jax devices, over which the vmapped grid "
+                              "is spread (default: one per core; 0: jax's default, one device)")
     p_bench.add_argument("--prng", action=argparse.BooleanOptionalAction, default=True,
                          help="time the grid's world under jax's default and labkit's unrolled threefry "
                               "lowering (default: on)")

@@ -27,6 +27,7 @@ from labkit import metrics as M
 from labkit import users as users_mod
 from labkit import world as world_mod
 from labkit.config import Config, Params, Static
+from labkit.devices import over_devices
 from labkit.policies import NEG, POLICIES, Slate, SlateContext, explore, novelty_bonus
 from labkit.recommenders import RECOMMENDERS, World
 
@@ -376,7 +377,7 @@ def _simulate_seeds(static: Static, params: Params, keys: Array, progress: bool 
 @partial(jax.jit, static_argnums=(0, 3))
 def _simulate_grid(static: Static, params: Params, keys: Array, progress: bool = False):
     over_seeds = jax.vmap(lambda p, k: _run(static, p, k, progress), in_axes=(None, 0))
-    return jax.vmap(over_seeds, in_axes=(0, None))(params, keys)
+    return over_devices(jax.vmap(over_seeds, in_axes=(0, None)), params, keys)  # points split
 
 
 def simulate(config: Config, key: Array) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
@@ -408,6 +409,7 @@ def simulate_seeds(config: Config, seeds, progress: bool = False
 def simulate_grid(config: Config, params: Params, seeds, progress: bool = False
                   ) -> tuple[State, dict[str, Float[Array, "points seeds rounds"]]]:
     """Run a batch of params (leading axis = grid point, see :func:`labkit.config.params_grid`)
-    crossed with seeds, in one compiled call. A NaN or inf raises :class:`NumericalError`."""
+    crossed with seeds, in one compiled call. A NaN or inf raises :class:`NumericalError`.
+    With several local devices the points are split across them (:mod:`labkit.devices`)."""
     state, metrics = _simulate_grid(config.static, params, seed_keys(seeds), progress)
     return state, check_finite(metrics, seeds)

@@ -9,7 +9,14 @@ os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
 import gc  # noqa: E402
 
+import jax  # noqa: E402
 import pytest  # noqa: E402
+
+# Start jax's backend now, with its one CPU device: `labkit bench` run in-process by a
+# test then cannot split the host into several devices for the rest of the session
+# (labkit.devices.use_host_devices is a no-op once the backend is up). The split itself
+# is tested in subprocesses (tests/test_devices.py).
+jax.devices()
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -21,7 +28,5 @@ def _release_compiled_programs():
     compiler (segfault) once enough had piled up. Later modules recompile what they need.
     """
     yield
-    import jax
-
     jax.clear_caches()
     gc.collect()

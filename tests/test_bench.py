@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import jax
 import pandas as pd
 import pytest
 
@@ -31,6 +32,7 @@ def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, c
                    "matmul_pairs_bound", "fraction_of_matmul", "peak_rss_mb", "state_mb"):
         assert (table[column] > 0).all(), column
     assert table.simulations.tolist() == [1, 4, 4, 1, 1]
+    assert table.devices.tolist() == [1, min(2, len(jax.local_devices())), 1, 1, 1]  # the grid's points split
     # both threefry lowerings give the same numbers, and the bench leaves labkit's lowering on
     assert table[table.benchmark == "prng"].same_numbers.tolist() == [True, True]
     assert bench.prng.unrolled_threefry()
