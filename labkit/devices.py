@@ -39,7 +39,12 @@ def use_host_devices(n: int | None = None) -> int:
         raise ValueError(f"use_host_devices: n must be >= 1, got {n}")
     try:
         jax.config.update("jax_num_cpu_devices", n)
-    except (RuntimeError, AttributeError):  # backend already up, or a jax without the option
+    except RuntimeError:  # the backend is already up
+        return len(jax.local_devices())
+    except AttributeError:  # a jax without the option (< 0.4.38): XLA's flag, read at backend start
+        flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
+                 if not f.startswith("--xla_force_host_platform_device_count")]
+        os.environ["XLA_FLAGS"] = " ".join(flags + [f"--xla_force_host_platform_device_count={n}"])
         return len(jax.local_devices())
     return n
 

@@ -60,3 +60,10 @@ def test_use_host_devices_refuses_a_count_below_one():
 
     with pytest.raises(ValueError, match="n must be >= 1"):
         use_host_devices(0)
+
+
+def test_use_host_devices_once_the_backend_is_up_changes_nothing_and_says_so():
+    from labkit.devices import use_host_devices
+
+    before = len(jax.local_devices())  # the backend is up (tests/conftest.py)
+    assert use_host_devices(before + 1) == before == len(jax.local_devices())
