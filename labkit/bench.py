@@ -443,7 +443,8 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
         click = jax.nn.one_hot(jax.random.randint(k_click, (rounds, users), -3, k), k, dtype=bool)
         log = state.log._replace(item=item, uid=state.catalog.uid[item], click=click,
                                  round=jnp.arange(rounds, dtype=jnp.int32))
-        return state._replace(log=log, round=jnp.int32(rounds - 1))
+        clicked = jax.vmap(lambda row: data_mod.clicked_uids(log, row))(jnp.arange(rounds))  # [rounds, users]
+        return state._replace(log=log, round=jnp.int32(rounds - 1), history=jnp.sort(clicked.T, axis=1))
 
     state = last_round_state(key)
     block = min(static.block_users, static.n_users)

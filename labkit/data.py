@@ -16,6 +16,8 @@ interface, not new branches in the loop.
 
 from __future__ import annotations
 
+from functools import partial
+
 from typing import Callable, NamedTuple
 
 import jax
@@ -166,6 +168,36 @@ def clicked_log(log: Log) -> Log:
         return jnp.take_along_axis(values, slot, 2)
     return Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click), synthetic=pick(log.synthetic),
                organic=pick(log.organic), influenced=log.influenced, round=log.round)
+
+
+def clicked_uids(log: Log, row: Int[Array, ""]) -> Int[Array, "users"]:
+    """The serial number of the item each user clicked in the log's ``row`` (-1: none)."""
+    return jnp.max(jnp.where(log.click[row], log.uid[row], -1), axis=1)
+
+
+def empty_history(static: Static) -> Int[Array, "users rounds"]:
+    """Every user's clicked serial numbers, one entry per logged round, sorted; -1: none yet."""
+    return jnp.full((static.n_users, static.rounds), -1, jnp.int32)
+
+
+def replace_in_history(history: Int[Array, "users rounds"], old: Int[Array, "users"],
+                       new: Int[Array, "users"]) -> Int[Array, "users rounds"]:
+    """Each row with one entry ``old`` (the round the log's ring overwrites; -1 before it
+    wraps) taken out and ``new`` (this round's click; -1: none) put in, in ascending order.
+
+    The rows stay sorted, so the homogenization metric reads them without a sort (a sort
+    of every sampled user's whole history was its cost, O(rounds) a round). Same
+    entries as the log's clicks, so the same numbers.
+    """
+    j = jnp.arange(history.shape[1])[None, :]
+    # out: drop the first copy of ``old`` and shift what precedes it right, -1 in front
+    at = jax.vmap(partial(jnp.searchsorted, side="left"))(history, old)[:, None]
+    right = jnp.concatenate([jnp.full_like(history[:, :1], -1), history[:, :-1]], axis=1)
+    history = jnp.where(j <= at, right, history)
+    # in: drop the front -1 and shift what is <= ``new`` left, ``new`` after it
+    upto = jax.vmap(partial(jnp.searchsorted, side="right"))(history, new)[:, None]  # >= 1
+    left = jnp.concatenate([history[:, 1:], history[:, -1:]], axis=1)
+    return jnp.where(j < upto - 1, left, jnp.where(j == upto - 1, new[:, None], history))
 
 
 def clicked_rows(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""], static: Static,

@@ -44,6 +44,7 @@ class State(NamedTuple):
     log: data_mod.Log
     exposure: Float[Array, "items"]  # impressions so far of the item in each slot
     training: data_mod.TrainingTotals  # training weight per slot, kept round by round
+    history: Int[Array, "users rounds"]  # each user's clicked serial numbers in the log, sorted
 
 
 def init_state(key: Array, static: Static, params: Params) -> State:
@@ -62,6 +63,7 @@ def init_state(key: Array, static: Static, params: Params) -> State:
         log=data_mod.empty_log(static),
         exposure=jnp.zeros(static.n_items),
         training=data_mod.empty_totals(static),
+        history=data_mod.empty_history(static),
     )
 
 
@@ -113,6 +115,9 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
 
     # 5. logging
     log = data_mod.record(state.log, state.round, slate.items, click, slate.organic, was_influenced, catalog)
+    row = state.round % static.rounds  # the log's ring row this round wrote
+    history = data_mod.replace_in_history(state.history, data_mod.clicked_uids(state.log, row),
+                                          data_mod.clicked_uids(log, row))
     exposure = state.exposure + jnp.zeros_like(state.exposure).at[slate.items.reshape(-1)].add(1.0)
 
     # 6. retraining: the recommender on the strategy's rows, the GenAI on what was engaged
@@ -128,7 +133,8 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     generator = refit_generator(state.generator, consumed_features, choice.clicked, predicted_share, catalog, static)
 
     new_state = State(round=state.round + 1, catalog=catalog, creators=state.creators, users=users,
-                      generator=generator, recommender=rec_state, log=log, exposure=exposure, training=totals)
+                      generator=generator, recommender=rec_state, log=log, exposure=exposure, training=totals,
+                      history=history)
 
     # 7. measurement
     metrics = round_metrics(
@@ -274,19 +280,15 @@ def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Fl
     alive = catalog.alive
     exposure_topics = slate_features.sum(axis=(0, 1))
     consumption_topics = (clicked[:, None] * consumed_features).sum(axis=0)
-    # Homogenization over each user's consumption so far (the log holds the whole history).
-    # At most one click per slate, so one uid per user-round (-1: none) is the whole history.
-    # Only the sampled users' columns of the log are read (not the whole log each round),
-    # and their rows go to the Jaccard kernel renumbered 0..2p-1.
-    def history_of(users):
-        return jnp.max(jnp.where(state.log.click[:, users], state.log.uid[:, users], -1), axis=2).T
-
+    # Homogenization over each user's consumption in the log: one uid per user-round (-1:
+    # none), kept sorted in ``state.history``. Only the sampled users' rows are read, and
+    # they go to the Jaccard kernel renumbered 0..2p-1, with no sort left to do.
     if static.n_users > 1:
         sampled = M.sample_pairs(key, static.n_users, static.n_pairs)
-        history = history_of(sampled.reshape(-1))
+        history = state.history[sampled.reshape(-1)]
         pairs = jnp.arange(2 * static.n_pairs).reshape(static.n_pairs, 2)
     else:
-        history, pairs = history_of(jnp.arange(static.n_users)), None
+        history, pairs = state.history, None
     theta_entropy = jax.vmap(M.entropy)(users.theta)
     return {
         "exposure_entropy": M.entropy(exposure, alive),
@@ -298,7 +300,7 @@ def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Fl
         "exposure_gini": M.gini(exposure, alive),
         "coverage": M.coverage(exposure, alive),
         "long_tail_share": M.long_tail_share(exposure, alive, popularity=popularity_before),
-        "homogenization": (M.jaccard_homogenization(history, pairs) if pairs is not None
+        "homogenization": (M.jaccard_homogenization(history, pairs, presorted=True) if pairs is not None
                            else jnp.float32(0.0)),
         "intra_list_diversity": M.intra_list_diversity(slate_features),
         "novelty": M.novelty(slate.reshape(-1), popularity_before, alive),

@@ -32,6 +32,7 @@ per function instead.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from numbers import Real
 
 import jax
@@ -239,7 +240,7 @@ _PAIR_BATCH = 1024
 
 
 def jaccard_homogenization(
-    item_sets: Int[Array, "users w"], pairs: Int[Array, "p 2"] | None = None
+    item_sets: Int[Array, "users w"], pairs: Int[Array, "p 2"] | None = None, presorted: bool = False
 ) -> Float[Array, ""]:
     """Mean Jaccard index |A ∩ B| / |A ∪ B| between users' item sets.
 
@@ -254,6 +255,8 @@ def jaccard_homogenization(
         (users * (users - 1) / 2 of them; pass ``sample_pairs(...)`` for
         large populations).  Indices must lie in [0, users): under jit,
         out-of-range indices are clamped rather than reported.
+      presorted: static; True when every row is already in ascending order
+        (the loop keeps its users' histories sorted), which skips the sort.
 
     Pairs whose union is empty are excluded from the mean; returns 0 when no
     pair remains.
@@ -266,17 +269,18 @@ def jaccard_homogenization(
         raise _shape_error("pairs", "(p, 2)", pairs.shape)
     if item_sets.shape[1] == 0 or pairs.shape[0] == 0:
         return jnp.zeros((), dtype=float)
-    return _mean_jaccard(item_sets, pairs)
+    return _mean_jaccard(item_sets, pairs, bool(presorted))
 
 
-@jax.jit
-def _mean_jaccard(item_sets: Int[Array, "users w"], pairs: Int[Array, "p 2"]) -> Float[Array, ""]:
+@partial(jax.jit, static_argnums=2)
+def _mean_jaccard(item_sets: Int[Array, "users w"], pairs: Int[Array, "p 2"], presorted: bool = False
+                  ) -> Float[Array, ""]:
     # Compiled as one unit so that eager callers (interaction_metrics) get the
     # batched, fused comparisons too, and compile once per shape.
     n_users = item_sets.shape[0]
     # After sorting a row, a repeated item sits right after its first copy,
     # so "differs from its left neighbour" marks each distinct item once.
-    rows = jnp.sort(item_sets, axis=1)
+    rows = item_sets if presorted else jnp.sort(item_sets, axis=1)
     differs_from_left = jnp.concatenate(
         [jnp.ones((n_users, 1), dtype=bool), rows[:, 1:] != rows[:, :-1]], axis=1
     )

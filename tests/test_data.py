@@ -79,3 +79,21 @@ def test_rows_of_items_whose_slot_was_reused_are_dropped(logged):
 def test_every_strategy_is_registered_in_the_config_choices():
     from labkit.config import DATA_STRATEGIES
     assert set(STRATEGIES) == set(DATA_STRATEGIES)
+
+
+def test_the_sorted_history_holds_the_log_rings_clicks_round_after_round():
+    """``replace_in_history`` keeps, per user, the clicked serial numbers of the rounds the
+    log's ring holds, sorted: checked against sorting the ring's rows, over more rounds
+    than the ring has (so it wraps), with repeated items and rounds without a click."""
+    from labkit.data import replace_in_history
+
+    rng = np.random.default_rng(0)
+    users, ring, rounds = 6, 5, 17
+    window = np.full((users, ring), -1)
+    history = jnp.full((users, ring), -1, jnp.int32)
+    for t in range(rounds):
+        row = t % ring
+        new = np.where(rng.random(users) < 0.3, -1, rng.integers(0, 4, users))  # few items: repeats
+        history = replace_in_history(history, jnp.asarray(window[:, row], jnp.int32), jnp.asarray(new, jnp.int32))
+        window[:, row] = new
+        np.testing.assert_array_equal(np.asarray(history), np.sort(window, axis=1), err_msg=f"round {t}")
