@@ -59,6 +59,7 @@ import pandas as pd
 
 from labkit import loop, prng
 from labkit.config import Config, ConfigError, params_grid
+from labkit.devices import devices_for
 
 # T-RECS's ContentFiltering took about 71 s for this work on the 2-core machine
 # (not measured here): the fallback when no interpreter with trecs is given.
@@ -277,7 +278,7 @@ def bench_grid(config: Config, lever: str, values: Sequence[float], seeds: int,
     compiled, compile_s = compile_timed(loop._simulate_grid, static, batched, keys)
     run_s = median_time(lambda: compiled(batched, keys), repeats)
     vmapped = _row("grid", "vmapped", config, n, compiled, compile_s, run_s, repeats, gflops)
-    vmapped["devices"] = min(len(jax.local_devices()), len(values))  # points split across them
+    vmapped["devices"] = devices_for(len(values))  # the points split across them
 
     points = [jax.tree.map(lambda leaf, i=i: leaf[i], batched) for i in range(len(values))]
     one, one_compile_s = compile_timed(loop._simulate, static, points[0], keys[0])

@@ -57,6 +57,11 @@ def _shard_map(fn: Callable, mesh, in_specs, out_specs) -> Callable:
     return shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_rep=False)
 
 
+def devices_for(n: int) -> int:
+    """How many local devices :func:`over_devices` splits a batch of ``n`` over (1: none)."""
+    return max(1, min(len(jax.local_devices()), n))
+
+
 def over_devices(run: Callable[[Any, Any], Any], batched: Any, shared: Any) -> Any:
     """``run(batched, shared)``, with the leading axis of every leaf of ``batched`` split
     across the local devices (``shared`` goes whole to each).
@@ -67,8 +72,7 @@ def over_devices(run: Callable[[Any, Any], Any], batched: Any, shared: Any) -> A
     or a batch of one, this is ``run(batched, shared)``.
     """
     n = jax.tree.leaves(batched)[0].shape[0]
-    devices = jax.local_devices()
-    n_dev = min(len(devices), n)
+    n_dev = devices_for(n)
     if n_dev < 2:
         return run(batched, shared)
     from jax.sharding import Mesh, PartitionSpec as P
@@ -77,6 +81,6 @@ def over_devices(run: Callable[[Any, Any], Any], batched: Any, shared: Any) -> A
     if padded > n:
         take = jnp.minimum(jnp.arange(padded), n - 1)
         batched = jax.tree.map(lambda leaf: leaf[take], batched)
-    mesh = Mesh(np.asarray(devices[:n_dev]), ("worlds",))
+    mesh = Mesh(np.asarray(jax.local_devices()[:n_dev]), ("worlds",))
     out = _shard_map(run, mesh, (P("worlds"), P()), P("worlds"))(batched, shared)
     return jax.tree.map(lambda leaf: leaf[:n], out)

@@ -111,9 +111,8 @@ def top_k(scores: Float[Array, "users items"], k: int, alive: Bool[Array, "items
     # A dead item counts -inf here rather than NEG: the same chunks win (a chunk's maximum
     # is its best live item's either way, and all-dead chunks tie below every live one),
     # and an addition, unlike a select, fuses into XLA:CPU's reduction.
-    shift = jnp.zeros((n // chunk, chunk)) if bonus_c is None else bonus_c
-    shift = shift if alive_c is None else jnp.where(alive_c, shift, -jnp.inf)
-    maxima = (blocks + shift).max(axis=2)
+    shift = bonus_c if alive_c is None else jnp.where(alive_c, 0.0 if bonus_c is None else bonus_c, -jnp.inf)
+    maxima = (blocks if shift is None else blocks + shift).max(axis=2)
     best = jnp.sort(jax.lax.top_k(maxima, k)[1], axis=1)  # [users, k] chunk ids, ascending
     pick = (lambda v: None if v is None else v[best])  # [users, k, chunk]
     gathered = jnp.take_along_axis(blocks, best[:, :, None], axis=1, mode="promise_in_bounds")
