@@ -30,3 +30,20 @@ def _release_compiled_programs():
     yield
     jax.clear_caches()
     gc.collect()
+
+
+_TINY_REPRODUCTIONS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def tiny_reproduction():
+    """``tiny_reproduction(name)``: the table of reproduction ``name`` at its tiny scale,
+    computed once per session (the reproduction tests and the golden table share it)."""
+    from labkit import reproduce as R
+
+    def table(name: str):
+        if name not in _TINY_REPRODUCTIONS:
+            _TINY_REPRODUCTIONS[name] = R.run(R.load(name, scale="tiny"))
+        return _TINY_REPRODUCTIONS[name].copy()
+
+    return table

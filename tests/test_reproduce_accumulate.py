@@ -12,8 +12,8 @@ from labkit import reproduce as R
 
 
 @pytest.fixture(scope="module")
-def table():
-    return R.run(R.load("accumulate", scale="tiny"))
+def table(tiny_reproduction):
+    return tiny_reproduction("accumulate")
 
 
 @pytest.fixture(scope="module")

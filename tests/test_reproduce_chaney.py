@@ -19,8 +19,8 @@ def spec():
 
 
 @pytest.fixture(scope="module")
-def table(spec):
-    return R.run(spec)
+def table(tiny_reproduction):
+    return tiny_reproduction("chaney")
 
 
 @pytest.fixture(scope="module")

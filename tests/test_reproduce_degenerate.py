@@ -10,8 +10,8 @@ from labkit import reproduce as R
 
 
 @pytest.fixture(scope="module")
-def table():
-    return R.run(R.load("degenerate", scale="tiny"))
+def table(tiny_reproduction):
+    return tiny_reproduction("degenerate")
 
 
 @pytest.fixture(scope="module")
