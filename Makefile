@@ -47,8 +47,8 @@ $(STAMP): pyproject.toml
 	touch $@
 endif
 
-main: env ## run the main job (python -m labkit.main --scale $$SCALE)
-	$(PY) -m labkit.main --scale $(SCALE)
+main: env ## run the main job (labkit main --scale $$SCALE)
+	$(PY) -m labkit main --scale $(SCALE)
 
 test: env ## create the environment and run the test suite
 	$(PY) -m pytest

@@ -13,8 +13,6 @@ import sys
 import time
 
 from labkit import reproduce as R
-
-
 def with_setup(spec, **setup):
     return dataclasses.replace(spec, setup={**spec.setup, **setup})
 

@@ -2,19 +2,22 @@
 
 The one entry point is :func:`simulate` (and its vmapped siblings
 :func:`simulate_seeds`, :func:`simulate_grid`); a :class:`Config` says what to run.
+The package's parts (``docs/architecture.md``): :mod:`labkit.sim`, the simulator;
+:mod:`labkit.experiments`, running studies; :mod:`labkit.analysis`, tables, figures and
+the write-up; :mod:`labkit.reproduce`, published results; :mod:`labkit.bench`.
+
+Importing labkit changes nothing outside it: no jax setting, no lowering rule, no
+global state (``tests/test_imports.py``).
 """
 
-from labkit import prng as _prng
-
-_prng.use_unrolled_threefry()  # same random bits, faster on CPU (see labkit.prng)
-
-from labkit.config import Config, ConfigError, LEVERS, Params, Static, params_grid
-from labkit.loop import METRIC_NAMES, State, simulate, simulate_grid, simulate_seeds, step
+from labkit.sim import metrics
+from labkit.sim.config import LEVERS, Config, ConfigError, Params, Static, params_grid
+from labkit.sim.loop import METRIC_NAMES, State, simulate, simulate_grid, simulate_seeds, step
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Config", "ConfigError", "LEVERS", "Params", "Static", "params_grid",
-    "METRIC_NAMES", "State", "simulate", "simulate_grid", "simulate_seeds", "step",
+    "METRIC_NAMES", "State", "simulate", "simulate_grid", "simulate_seeds", "step", "metrics",
     "__version__",
 ]

@@ -4,12 +4,13 @@
     labkit sweep STUDY.yaml [--scale S] [--out DIR] [--executor local|dask] [--scheduler ADDRESS] [--quiet]
     labkit bench [--quick] [--sizes UxIxR ...] [--trecs/--no-trecs] [--trecs-python PY] [--out DIR]
     labkit levers
+    labkit main [--scale S] [--only NN] [...]     (the main job: see labkit.experiments.notebooks)
 
 ``run`` simulates the config for seeds ``0..N-1`` in one vmapped, compiled call and
 writes ``DIR/metrics.parquet`` (one row per seed and round, one column per metric) and
 ``DIR/manifest.json`` (resolved config, seeds, versions, commit, wall time).
 
-``sweep`` runs every point of a study's conditions and grid (see :mod:`labkit.sweep`):
+``sweep`` runs every point of a study's conditions and grid (see :mod:`labkit.experiments.sweep`):
 one file per point under ``DIR/points/`` (default ``DIR``: ``results/<study>``), then
 the tidy ``DIR/metrics.parquet`` and ``DIR/manifest.json``. Rerun the same command to
 resume an interrupted sweep; points already written are not recomputed.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from labkit.config import ConfigError, describe_levers
+from labkit.sim.config import ConfigError, describe_levers
 
 
 def _parse_set(pairs: list[str]) -> dict:
@@ -43,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     import jax
 
     from labkit.experiments import load
-    from labkit.loop import progress_bar, simulate_seeds
-    from labkit.results import manifest, metrics_frame, write_json, write_table
+    from labkit.sim.loop import progress_bar, simulate_seeds
+    from labkit.experiments.results import manifest, metrics_frame, write_json, write_table
 
     experiment = load(args.config, args.scale)
     config = experiment.config.replace(**_parse_set(args.set)) if args.set else experiment.config
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 def sweep(args: argparse.Namespace) -> int:
     """``labkit sweep``: compute the study's missing points, then write the table and manifest."""
     from labkit.experiments import load
-    from labkit.sweep import run_sweep, sweep_points
+    from labkit.experiments.sweep import run_sweep, sweep_points
 
     experiment = load(args.study, args.scale)
     if args.scheduler is not None and args.executor != "dask":
@@ -90,7 +91,7 @@ def sweep(args: argparse.Namespace) -> int:
 
 def bench(args: argparse.Namespace) -> int:
     """``labkit bench``: throughput, compile time, memory, vmapped grid and T-RECS side by side."""
-    from labkit.devices import use_host_devices
+    from labkit.sim.devices import use_host_devices
 
     if args.host_devices != 0:  # before anything starts jax's backend
         use_host_devices(args.host_devices)
@@ -155,9 +156,20 @@ def parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--out", default="results/benchmarks", help="output folder (default results/benchmarks)")
     p_bench.set_defaults(func=bench)
 
+    p_main = sub.add_parser("main", help="run the main job: every notebook, figures and write-up under results/",
+                            add_help=False)
+    p_main.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p_main.set_defaults(func=lambda args: _notebooks_main(args.rest))
+
     p_levers = sub.add_parser("levers", help="list every lever: kind, default, allowed values, meaning")
     p_levers.set_defaults(func=lambda args: print(describe_levers()) or 0)
     return top
+
+
+def _notebooks_main(argv: list[str]) -> int:
+    from labkit.experiments import notebooks
+
+    return notebooks.main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

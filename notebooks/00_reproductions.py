@@ -49,10 +49,10 @@ import pandas as pd
 from IPython.display import Image, display
 
 from labkit import reproduce as R
-from labkit.plots import save
-from labkit.parameters import check as check_parameters
-from labkit.results import provenance, write_json, write_table
-from labkit.studies import repo_root
+from labkit.analysis.plots import save
+from labkit.experiments.parameters import check as check_parameters
+from labkit.experiments.results import provenance, write_json, write_table
+from labkit.analysis.studies import repo_root
 
 check_parameters("00_reproductions", scale=scale, out_dir=out_dir, only=only, only_choices=R.NAMES)
 ROOT = repo_root()

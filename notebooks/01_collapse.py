@@ -31,7 +31,7 @@
 # * **neither**: only human creators, and static users (both levers at 0).
 #
 # Everything below calls into `labkit`; this notebook holds no model logic. Run it
-# with papermill (`python -m labkit.main --only 01`) or by hand; the parameters cell
+# with papermill (`labkit main --only 01`) or by hand; the parameters cell
 # sets the size.
 
 # %% tags=["parameters"]
@@ -54,10 +54,10 @@ from tqdm import tqdm
 
 import labkit
 from labkit.experiments import load
-from labkit.plots import COLLAPSE_PANELS, collapse_figure, metric_label, save
-from labkit.results import manifest, metrics_frame, write_json, write_table
-from labkit.parameters import check as check_parameters
-from labkit.studies import repo_root
+from labkit.analysis.plots import COLLAPSE_PANELS, collapse_figure, metric_label, save
+from labkit.experiments.results import manifest, metrics_frame, write_json, write_table
+from labkit.experiments.parameters import check as check_parameters
+from labkit.analysis.studies import repo_root
 
 check_parameters("01_collapse", scale=scale, seeds=seeds, rounds=rounds, synthetic_share=synthetic_share,
                  drift=drift, out_dir=out_dir, experiment=experiment)

@@ -35,7 +35,7 @@
 # **none** is the greedy feed under the same pressure. Every number below is a
 # *late-round mean*: a metric averaged over the last rounds of a run (the window is
 # printed), one value per setting and seed; then the mean over seeds with a 95%
-# Student-t confidence interval. Run with papermill (`python -m labkit.main --only 02`)
+# Student-t confidence interval. Run with papermill (`labkit main --only 02`)
 # or by hand; `labkit sweep experiments/exploration.yaml` computes the same table.
 
 # %% tags=["parameters"]
@@ -47,9 +47,9 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 # %%
 from IPython.display import Image, display
 
-from labkit import studies
-from labkit.parameters import check as check_parameters
-from labkit.plots import collapse_figure, lever_figure, save
+from labkit.analysis import studies
+from labkit.experiments.parameters import check as check_parameters
+from labkit.analysis.plots import collapse_figure, lever_figure, save
 
 check_parameters("02_exploration", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)

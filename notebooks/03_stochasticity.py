@@ -32,7 +32,7 @@
 # **none** is the greedy feed under the same pressure. Every number below is a
 # *late-round mean*: a metric averaged over the last rounds of a run (the window is
 # printed), one value per setting and seed; then the mean over seeds with a 95%
-# Student-t confidence interval. Run with papermill (`python -m labkit.main --only 03`)
+# Student-t confidence interval. Run with papermill (`labkit main --only 03`)
 # or by hand; `labkit sweep experiments/stochasticity.yaml` computes the same table.
 
 # %% tags=["parameters"]
@@ -46,9 +46,9 @@ import math
 
 from IPython.display import Image, display
 
-from labkit import studies
-from labkit.parameters import check as check_parameters
-from labkit.plots import collapse_figure, lever_figure, save
+from labkit.analysis import studies
+from labkit.experiments.parameters import check as check_parameters
+from labkit.analysis.plots import collapse_figure, lever_figure, save
 
 check_parameters("03_stochasticity", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)

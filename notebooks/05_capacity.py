@@ -30,7 +30,7 @@
 # Every number below is a *late-round mean*: a metric averaged over the last rounds of a
 # run (the window is printed), one value per setting and seed; then the mean over seeds
 # with a 95% Student-t confidence interval. Run with papermill
-# (`python -m labkit.main --only 05`) or by hand; `labkit sweep
+# (`labkit main --only 05`) or by hand; `labkit sweep
 # experiments/capacity.yaml` computes the same table.
 
 # %% tags=["parameters"]
@@ -43,10 +43,10 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 import pandas as pd
 from IPython.display import Image, display
 
-from labkit import studies
-from labkit.parameters import check as check_parameters
-from labkit.plots import collapse_figure, lever_figure, save
-from labkit.results import write_csv
+from labkit.analysis import studies
+from labkit.experiments.parameters import check as check_parameters
+from labkit.analysis.plots import collapse_figure, lever_figure, save
+from labkit.experiments.results import write_csv
 
 check_parameters("05_capacity", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)

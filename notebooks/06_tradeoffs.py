@@ -34,7 +34,7 @@
 # beside it (same levers, same config hash) and computes only what is missing, so run
 # on its own it sweeps every setting itself. Every number is a *late-round mean* (the
 # window is printed), one per setting and seed; then the mean over seeds with a 95%
-# Student-t confidence interval. Run with papermill (`python -m labkit.main --only 06`).
+# Student-t confidence interval. Run with papermill (`labkit main --only 06`).
 
 # %% tags=["parameters"]
 scale = "default"  # a scale of the experiment file: tiny, default, paper
@@ -46,10 +46,10 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 import pandas as pd
 from IPython.display import Image, display
 
-from labkit import studies
-from labkit.parameters import check as check_parameters
-from labkit.plots import effects_figure, save, setting_colours, tradeoff_figure
-from labkit.results import write_csv
+from labkit.analysis import studies
+from labkit.experiments.parameters import check as check_parameters
+from labkit.analysis.plots import effects_figure, save, setting_colours, tradeoff_figure
+from labkit.experiments.results import write_csv
 
 check_parameters("06_tradeoffs", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)

@@ -26,8 +26,8 @@
 #   statistic it was computed from.
 #
 # Every number is read from the result tables (`results/NN_*/metrics.parquet`), never
-# typed in; the logic is `labkit.report`. The main job runs this notebook last
-# (`python -m labkit.main`); it fails, naming what is missing, if a study has not run.
+# typed in; the logic is `labkit.analysis.writeup`. The main job runs this notebook last
+# (`labkit main`); it fails, naming what is missing, if a study has not run.
 
 # %% tags=["parameters"]
 scale = "default"  # unused here: the write-up reads whatever the studies wrote
@@ -38,9 +38,9 @@ late_rounds = 10  # rounds averaged at the end of each run (as in the study note
 # %%
 from IPython.display import Markdown, display
 
-from labkit import studies
-from labkit.parameters import check as check_parameters
-from labkit.report import build_writeup
+from labkit.analysis import studies
+from labkit.experiments.parameters import check as check_parameters
+from labkit.analysis.writeup import build_writeup
 
 check_parameters("99_writeup", scale=scale, out_dir=out_dir, writeup_dir=writeup_dir, late_rounds=late_rounds)
 out = studies.resolve(out_dir)

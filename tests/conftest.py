@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 
 # Start jax's backend now, with its one CPU device: `labkit bench` run in-process by a
 # test then cannot split the host into several devices for the rest of the session
-# (labkit.devices.use_host_devices is a no-op once the backend is up). The split itself
+# (labkit.sim.devices.use_host_devices is a no-op once the backend is up). The split itself
 # is tested in subprocesses (tests/test_devices.py).
 jax.devices()
 
@@ -40,7 +40,6 @@ def tiny_reproduction():
     """``tiny_reproduction(name)``: the table of reproduction ``name`` at its tiny scale,
     computed once per session (the reproduction tests and the golden table share it)."""
     from labkit import reproduce as R
-
     def table(name: str):
         if name not in _TINY_REPRODUCTIONS:
             _TINY_REPRODUCTIONS[name] = R.run(R.load(name, scale="tiny"))

@@ -114,7 +114,6 @@ def _plain(value: Any) -> Any:
 def reproduction_case(name: str, table) -> dict[str, Any]:
     """A reproduction's verdict (every claim's measured numbers) and its table's digest."""
     from labkit import reproduce as R
-
     verdict = R.check(name, table)
     claims = [{"claim": c["claim"], "passed": c["passed"], "measured": _plain(c["measured"])}
               for c in verdict["claims"]]
@@ -123,7 +122,6 @@ def reproduction_case(name: str, table) -> dict[str, Any]:
 
 def reproduction_table(name: str):
     from labkit import reproduce as R
-
     return R.run(R.load(name, scale="tiny"))
 
 

@@ -14,13 +14,14 @@ import pytest
 
 from labkit import bench
 from labkit.cli import main
-from labkit.config import ConfigError
+from labkit.sim.config import ConfigError
 
 
 def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, capsys):
     out = tmp_path / "bench"
     argv = ["bench", "--sizes", "30x40x3", "--grid", "2", "2", "--grid-size", "20x30x2", "--no-trecs",
             "--repeats", "1", "--out", str(out)]
+    rule_before = bench.prng.registered()
     assert main(argv) == 0
 
     table = pd.read_parquet(out / "bench.parquet")
@@ -33,9 +34,9 @@ def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, c
         assert (table[column] > 0).all(), column
     assert table.simulations.tolist() == [1, 4, 4, 1, 1]
     assert table.devices.tolist() == [1, min(2, len(jax.local_devices())), 1, 1, 1]  # the grid's points split
-    # both threefry lowerings give the same numbers, and the bench leaves labkit's lowering on
+    # both threefry lowerings give the same numbers, and the bench leaves jax's rule as it found it
     assert table[table.benchmark == "prng"].same_numbers.tolist() == [True, True]
-    assert bench.prng.unrolled_threefry()
+    assert bench.prng.registered() is rule_before
     ladder = table.iloc[0]
     assert ladder.pairs_per_s == pytest.approx(3 * 30 * 40 / ladder.run_s)
     assert ladder.user_rounds_per_s == pytest.approx(3 * 30 / ladder.run_s)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from labkit.config import (LEVERS, PARAM_LEVERS, STATIC_LEVERS, Config, ConfigError, Params, Static,
+from labkit.sim.config import (LEVERS, PARAM_LEVERS, STATIC_LEVERS, Config, ConfigError, Params, Static,
                            describe_levers, field_names, params_grid)
 from labkit.experiments import load, resolve
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit.config import Config, ConfigError
-from labkit.loop import CONSUMED
-from labkit.policies import NEG, SlateContext, mmr
+from labkit.sim.config import Config, ConfigError
+from labkit.sim.loop import CONSUMED
+from labkit.sim.policies import NEG, SlateContext, mmr
 
 # A fixed catalog (no new items), static users, a click almost every round by utility:
 # the ideal greedy feed shows the same top items each round, so repeats are certain.

@@ -4,9 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from labkit.config import Config
-from labkit.data import STRATEGIES, ai_share_of_training, empty_log, record, training_data
-from labkit.world import Catalog
+from labkit.sim.config import Config
+from labkit.sim.data import STRATEGIES, ai_share_of_training, empty_log, record, training_data
+from labkit.sim.world import Catalog
 
 # 3 rounds x 2 users x 2 slots; catalog of 4 slots
 LEVERS = dict(n_users=2, n_items=4, initial_items=4, new_items=1, slate_size=2, rounds=3, window=2, synthetic_weight=0.25)
@@ -77,7 +77,7 @@ def test_rows_of_items_whose_slot_was_reused_are_dropped(logged):
 
 
 def test_every_strategy_is_registered_in_the_config_choices():
-    from labkit.config import DATA_STRATEGIES
+    from labkit.sim.config import DATA_STRATEGIES
     assert set(STRATEGIES) == set(DATA_STRATEGIES)
 
 
@@ -85,7 +85,7 @@ def test_the_sorted_history_holds_the_log_rings_clicks_round_after_round():
     """``replace_in_history`` keeps, per user, the clicked serial numbers of the rounds the
     log's ring holds, sorted: checked against sorting the ring's rows, over more rounds
     than the ring has (so it wraps), with repeated items and rounds without a click."""
-    from labkit.data import replace_in_history
+    from labkit.sim.data import replace_in_history
 
     rng = np.random.default_rng(0)
     users, ring, rounds = 6, 5, 17

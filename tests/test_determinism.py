@@ -1,8 +1,8 @@
 """Results addressed by config hash are reproducible: same config + seed, same numbers, bit for bit.
 
-labkit.sweep computes each point in its own compiled call with its seeds vmapped,
+labkit.experiments.sweep computes each point in its own compiled call with its seeds vmapped,
 because XLA on CPU does not give bit-identical numbers for a point inside a vmapped
-batch of points (see the labkit.sweep docstring). These tests hold the sweep to that:
+batch of points (see the labkit.experiments.sweep docstring). These tests hold the sweep to that:
 across processes, and whatever other points share the sweep.
 """
 
@@ -16,7 +16,7 @@ from pandas.testing import assert_frame_equal
 
 import labkit
 from labkit.experiments import load
-from labkit.sweep import run_sweep
+from labkit.experiments.sweep import run_sweep
 
 # The same world and seeds as tests/test_sweep.py, so both files share one compiled program.
 SIZES = ("{n_users: 8, n_items: 16, initial_items: 10, new_items: 1, slate_size: 3, rounds: 3, "

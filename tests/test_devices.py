@@ -1,4 +1,4 @@
-"""labkit.devices: a grid spread across several local devices gives one device's numbers."""
+"""labkit.sim.devices: a grid spread across several local devices gives one device's numbers."""
 
 import subprocess
 import sys
@@ -8,16 +8,16 @@ import jax
 import numpy as np
 import pytest
 
-from labkit.devices import over_devices
+from labkit.sim.devices import over_devices
 
 SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
-    from labkit.devices import use_host_devices
+    from labkit.sim.devices import use_host_devices
     n = use_host_devices(int(sys.argv[1]))
     import jax
-    from labkit import loop
-    from labkit.config import Config, params_grid
+    from labkit.sim import loop
+    from labkit.sim.config import Config, params_grid
     assert len(jax.local_devices()) == n, (n, jax.local_devices())
     config = Config.from_dict(dict(n_users=30, n_items=60, initial_items=40, new_items=2, rounds=4,
                                    slate_size=4))
@@ -56,14 +56,14 @@ def test_over_devices_with_one_device_is_the_plain_call():
 
 
 def test_use_host_devices_refuses_a_count_below_one():
-    from labkit.devices import use_host_devices
+    from labkit.sim.devices import use_host_devices
 
     with pytest.raises(ValueError, match="n must be >= 1"):
         use_host_devices(0)
 
 
 def test_use_host_devices_once_the_backend_is_up_changes_nothing_and_says_so():
-    from labkit.devices import use_host_devices
+    from labkit.sim.devices import use_host_devices
 
     before = len(jax.local_devices())  # the backend is up (tests/conftest.py)
     assert use_host_devices(before + 1) == before == len(jax.local_devices())

@@ -16,7 +16,7 @@ import pytest
 
 import labkit
 from labkit import Config
-from labkit.config import LEVERS, PARAM_LEVERS
+from labkit.sim.config import LEVERS, PARAM_LEVERS
 
 WORLD = dict(n_users=24, n_items=40, initial_items=30, new_items=4, slate_size=4, rounds=8, n_topics=4,
              n_creators=6, n_pairs=16, embedding_dim=4, train_steps=3, synthetic_share=0.5, drift=0.2)

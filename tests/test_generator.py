@@ -6,10 +6,10 @@ import numpy as np
 import optax
 import pytest
 
-from labkit import generator as G
-from labkit.data import TrainingData
-from labkit.metrics import entropy, intra_list_diversity
-from labkit.recommenders import Factors, mf_loss
+from labkit.sim import generator as G
+from labkit.sim.data import TrainingData
+from labkit.sim.metrics import entropy, intra_list_diversity
+from labkit.sim.recommenders import Factors, mf_loss
 
 
 def test_fit_gaussian_is_the_weighted_maximum_likelihood_estimate():

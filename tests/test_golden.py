@@ -35,8 +35,7 @@ def test_reproduction_numbers_are_bit_identical_to_the_golden_table(name, tiny_r
 
 
 def test_the_golden_table_covers_every_choice():
-    from labkit import config
-
+    from labkit.sim import config
     configs = [{**golden.WORLD, **case} for case in golden.CASES.values()]
     for lever, choices in [("policy", config.POLICIES), ("recommender", config.RECOMMENDERS),
                            ("data_strategy", config.DATA_STRATEGIES),

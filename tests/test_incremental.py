@@ -9,10 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from labkit import data as data_mod
-from labkit import loop
-from labkit.config import Config
-from labkit.recommenders import RECOMMENDERS, World
+from labkit.sim import data as data_mod
+from labkit.sim import loop
+from labkit.sim.config import Config
+from labkit.sim.recommenders import RECOMMENDERS, World
 
 # 30 slots, 20 items at start and 4 new a round: slots are reused from round 3 on.
 TINY = dict(n_users=16, n_items=30, initial_items=20, new_items=4, slate_size=4, rounds=12,

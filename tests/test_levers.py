@@ -10,7 +10,6 @@ import pytest
 
 import labkit
 from labkit import Config, params_grid
-
 WORLD = dict(n_users=60, n_items=120, initial_items=80, new_items=4, slate_size=5, rounds=15,
              n_topics=6, n_creators=12, n_pairs=64, embedding_dim=8, train_steps=5)
 SEEDS = [0, 1, 2, 3]

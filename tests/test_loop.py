@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import labkit
-from labkit import metrics as M
-from labkit.config import Config
-from labkit.data import interaction_table
-from labkit.users import choose
+from labkit.sim import metrics as M
+from labkit.sim.config import Config
+from labkit.sim.data import interaction_table
+from labkit.sim.users import choose
 
 TINY = dict(n_users=24, n_items=40, initial_items=25, new_items=3, slate_size=4, rounds=8,
             n_topics=5, n_creators=6, n_pairs=16, embedding_dim=4, train_steps=3)
@@ -143,7 +143,7 @@ def test_scoring_users_in_blocks_changes_nothing_for_a_deterministic_policy():
 
 
 def test_a_nan_is_reported_with_its_round_seed_and_quantity():
-    from labkit.loop import NumericalError, check_finite
+    from labkit.sim.loop import NumericalError, check_finite
 
     metrics = {"ctr": np.ones((2, 5)), "finite:users.theta": np.ones((2, 5), bool)}
     metrics["ctr"][1, 3] = np.nan

@@ -1,4 +1,4 @@
-"""Tests for labkit.metrics: hand-worked cases, masks, edge cases, jit parity, properties."""
+"""Tests for labkit.sim.metrics: hand-worked cases, masks, edge cases, jit parity, properties."""
 
 import functools
 import math
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from labkit.metrics import (
+from labkit.sim.metrics import (
     coverage,
     effective_number,
     entropy,

@@ -14,10 +14,10 @@ import pytest
 
 from labkit import METRIC_NAMES
 from labkit.experiments import load
-from labkit.main import (JAX_CACHE_VARIABLE, NotebookFailed, discover, main, run_notebook, run_notebooks, select,
+from labkit.experiments.notebooks import (JAX_CACHE_VARIABLE, NotebookFailed, discover, main, run_notebook, run_notebooks, select,
                          use_jax_cache)
-from labkit.report import SECTIONS
-from labkit.sweep import PROVENANCE_COLUMNS, sweep_points
+from labkit.analysis.writeup import SECTIONS
+from labkit.experiments.sweep import PROVENANCE_COLUMNS, sweep_points
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"

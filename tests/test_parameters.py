@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from labkit import reproduce
-from labkit.config import ConfigError
-from labkit.main import SCALES, NotebookFailed, discover, main, run_notebook
-from labkit.parameters import check, check_names, declared
+from labkit.sim.config import ConfigError
+from labkit.experiments.notebooks import SCALES, NotebookFailed, discover, main, run_notebook
+from labkit.experiments.parameters import check, check_names, declared
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = discover(ROOT / "notebooks")

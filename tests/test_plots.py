@@ -1,4 +1,4 @@
-"""labkit.plots: the collapse figure draws one labelled panel per metric; save() writes both files."""
+"""labkit.analysis.plots: the collapse figure draws one labelled panel per metric; save() writes both files."""
 
 import numpy as np
 import pandas as pd
@@ -7,7 +7,7 @@ import pytest
 from labkit import METRIC_NAMES
 from matplotlib.transforms import Bbox
 
-from labkit.plots import (COLLAPSE_PANELS, METRIC_LABELS, _snap_layout, collapse_figure, freeze_layout,
+from labkit.analysis.plots import (COLLAPSE_PANELS, METRIC_LABELS, _snap_layout, collapse_figure, freeze_layout,
                           save, split_label)
 
 

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from labkit.config import Config
-from labkit.policies import NEG, POLICIES, SlateContext, greedy, with_novelty
+from labkit.sim.config import Config
+from labkit.sim.policies import NEG, POLICIES, SlateContext, greedy, with_novelty
 
 USERS, ITEMS, K, TOPICS = 16, 30, 5, 4
 
@@ -106,7 +106,7 @@ def test_novelty_bonus_adds_minus_log_popularity(world):
 
 @pytest.mark.parametrize("n, k", [(4096, 10), (10000, 10), (10000, 64), (5000, 1), (4099, 10)])
 def test_two_stage_top_k_equals_lax_top_k_ties_included(n, k):
-    from labkit.policies import _chunk_size, top_k
+    from labkit.sim.policies import _chunk_size, top_k
 
     x = jax.random.normal(jax.random.key(n + k), (16, n))
     for scores in (x, jnp.round(x * 2) / 2, jnp.zeros_like(x), jnp.where(x > 0, NEG, x)):
@@ -119,7 +119,7 @@ def test_top_k_with_row_terms_equals_lax_top_k_of_the_dense_sum(n, k):
     """``top_k(scores, k, alive, bonus)`` ranks ``where(alive, scores + bonus, NEG)`` without
     writing it out: same indices as the dense form, with dead items, ties, a bonus that
     reorders, and fewer live items than ``k`` (the dead then fill in, lowest slot first)."""
-    from labkit.policies import top_k
+    from labkit.sim.policies import top_k
 
     kx, kb, ka = jax.random.split(jax.random.key(n + k), 3)
     x = jax.random.normal(kx, (16, n))
@@ -134,7 +134,7 @@ def test_top_k_with_row_terms_equals_lax_top_k_of_the_dense_sum(n, k):
 def test_novelty_as_a_row_gives_the_slates_of_the_dense_sum(world):
     """Every policy given the novelty reward as ``SlateContext.bonus`` builds the slates it
     builds from the dense ``with_novelty`` scores (the loop passes the row)."""
-    from labkit.policies import novelty_bonus
+    from labkit.sim.policies import novelty_bonus
 
     scores, context = world
     p = params(novelty_weight=1.5, epsilon=0.3, beta=0.5, temperature=0.7, mmr_lambda=0.5)

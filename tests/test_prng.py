@@ -1,4 +1,4 @@
-"""labkit.prng: threefry lowered without its loop on CPU gives the same bits as jax's default."""
+"""labkit.sim.prng: threefry lowered without its loop on CPU gives the same bits as jax's default."""
 
 import jax
 import jax.numpy as jnp
@@ -7,22 +7,47 @@ import pytest
 from jax.extend.random import threefry_2x32
 
 import labkit
-from labkit import prng
-from labkit.config import Config
+from labkit.sim import loop, prng
+from labkit.sim.config import Config
 
 
 @pytest.fixture
 def rolled_then_restored():
-    """Switch to jax's default (looped) lowering for one test, then back."""
+    """jax's default (looped) lowering for one test, and whatever was registered before put back."""
+    before = prng.registered()
     prng.use_unrolled_threefry(False)
     jax.clear_caches()
     yield
-    prng.use_unrolled_threefry(True)
+    prng._put_back(before)
     jax.clear_caches()
 
 
-def test_labkit_applies_the_unrolled_lowering_on_import():
-    assert prng.unrolled_threefry()
+def test_the_context_applies_the_unrolled_lowering_and_puts_back_the_rule_it_found():
+    before = prng.registered()
+    assert not prng.unrolled_threefry_active()  # importing labkit registered nothing
+    with prng.unrolled_threefry() as applied:
+        assert applied and prng.unrolled_threefry_active()
+        with prng.unrolled_threefry():  # nested: still on after the inner block
+            pass
+        assert prng.unrolled_threefry_active()
+    assert prng.registered() is before
+
+
+def test_a_simulation_leaves_jax_lowering_rules_as_it_found_them():
+    before = prng.registered()
+    labkit.simulate(Config.from_dict({"n_users": 5, "n_items": 8, "initial_items": 8, "new_items": 2, "rounds": 2,
+                                      "slate_size": 2}), jax.random.key(0))
+    assert prng.registered() is before and not prng.unrolled_threefry_active()
+
+
+def test_switching_off_puts_back_jax_own_rule_not_a_copy():
+    jax_own = prng.registered()
+    try:
+        assert prng.use_unrolled_threefry(True) and prng.registered() is not jax_own
+        assert prng.use_unrolled_threefry(False) is False
+        assert prng.registered() is jax_own
+    finally:
+        prng._put_back(jax_own)
 
 
 # Published known-answer vectors of threefry2x32 with 20 rounds (Random123): key, counter, output.
@@ -45,31 +70,25 @@ def compiled_uniform_text() -> str:
 
 def test_the_unrolled_lowering_has_no_loop_and_the_default_has_one(rolled_then_restored):
     assert " while(" in compiled_uniform_text()  # jax's default on CPU: a five-step loop
-    prng.use_unrolled_threefry(True)
-    jax.clear_caches()
-    assert " while(" not in compiled_uniform_text()
+    with prng.unrolled_threefry():
+        jax.clear_caches()
+        assert " while(" not in compiled_uniform_text()
 
 
 def tiny_run():
     config = Config.from_dict({"n_users": 20, "n_items": 40, "initial_items": 30, "new_items": 3,
                                "rounds": 4, "slate_size": 4, "synthetic_share": 0.3})
-    state, metrics = labkit.simulate(config, jax.random.key(7))
+    # the jitted program itself: labkit.simulate would compile it under the unrolled lowering
+    state, metrics = loop._simulate(config.static, config.params, jax.random.key(7))
     return jax.tree.map(np.asarray, (state.users.theta, state.catalog.features, metrics))
 
 
 def test_a_simulation_is_bit_identical_under_both_lowerings(rolled_then_restored):
     rolled = tiny_run()
-    prng.use_unrolled_threefry(True)
     jax.clear_caches()
-    unrolled = tiny_run()
+    with prng.unrolled_threefry():
+        unrolled = tiny_run()
     for a, b in zip(jax.tree.leaves(rolled), jax.tree.leaves(unrolled)):
         np.testing.assert_array_equal(a, b)
     # and the run really draws: new items' topic mixtures differ from the first ones
     assert not np.allclose(unrolled[1][-3:], unrolled[1][:3])
-
-
-def test_switching_off_reports_it():
-    try:
-        assert prng.use_unrolled_threefry(False) is False and not prng.unrolled_threefry()
-    finally:
-        assert prng.use_unrolled_threefry(True) is True

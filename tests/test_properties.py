@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from labkit import metrics as M
-from labkit.config import Config
-from labkit.policies import POLICIES, SlateContext
+from labkit.sim import metrics as M
+from labkit.sim.config import Config
+from labkit.sim.policies import POLICIES, SlateContext
 
 USERS, ITEMS, K, TOPICS = 4, 12, 3, 3
 finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)

@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 
 from labkit import reproduce as R
-
-
 @pytest.fixture(scope="module")
 def table(tiny_reproduction):
     return tiny_reproduction("accumulate")

@@ -11,8 +11,6 @@ import numpy as np
 import pytest
 
 from labkit import reproduce as R
-
-
 @pytest.fixture(scope="module")
 def spec():
     return R.load("chaney", scale="tiny")

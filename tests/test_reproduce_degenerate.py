@@ -7,8 +7,6 @@ import pandas as pd
 import pytest
 
 from labkit import reproduce as R
-
-
 @pytest.fixture(scope="module")
 def table(tiny_reproduction):
     return tiny_reproduction("degenerate")

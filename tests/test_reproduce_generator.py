@@ -9,9 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from labkit import generator as gen_mod
+from labkit.sim import generator as gen_mod
 from labkit import reproduce as R
-from labkit.config import ConfigError
+from labkit.sim.config import ConfigError
 
 
 @pytest.fixture(scope="module")

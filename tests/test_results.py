@@ -1,9 +1,9 @@
-"""labkit.results: tables and JSON are written atomically: whole, or not at all."""
+"""labkit.experiments.results: tables and JSON are written atomically: whole, or not at all."""
 
 import pandas as pd
 import pytest
 
-from labkit.results import atomic_write, write_csv, write_json, write_table
+from labkit.experiments.results import atomic_write, write_csv, write_json, write_table
 
 
 def test_each_writer_round_trips_and_leaves_no_temporary_file(tmp_path):

@@ -1,6 +1,6 @@
-"""labkit.studies (late-round summaries, t intervals, paired effects, Pareto front, cost per
+"""labkit.analysis.studies (late-round summaries, t intervals, paired effects, Pareto front, cost per
 nat, point reuse), the study files experiments/*.yaml, and the ablation figures of
-labkit.plots that draw them. No simulation runs here: tables are built by hand."""
+labkit.analysis.plots that draw them. No simulation runs here: tables are built by hand."""
 
 import math
 from pathlib import Path
@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from labkit import METRIC_NAMES
-from labkit import studies
+from labkit.analysis import studies
 from labkit.experiments import load, read_yaml
-from labkit.plots import effects_figure, lever_figure, metric_label, tradeoff_figure
-from labkit.sweep import point_path, sweep_points
+from labkit.analysis.plots import effects_figure, lever_figure, metric_label, tradeoff_figure
+from labkit.experiments.sweep import point_path, sweep_points
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDY_FILES = ["exploration", "stochasticity", "data_separation", "capacity", "tradeoffs"]
@@ -253,7 +253,7 @@ def test_setting_label_names_the_lever_values_but_not_the_policy():
     assert studies.setting_label("none", {"policy": "greedy"}) == "none"
 
 
-# --------------------------------------------------------------------------- figures (labkit.plots)
+# --------------------------------------------------------------------------- figures (labkit.analysis.plots)
 
 def per_seed_table():
     rows = []

@@ -1,4 +1,4 @@
-"""`labkit sweep` and labkit.sweep: grid validation, the tidy table, resuming, corrupt points, Dask.
+"""`labkit sweep` and labkit.experiments.sweep: grid validation, the tidy table, resuming, corrupt points, Dask.
 
 Every test shares one tiny study with two static combinations (two compiled programs:
 the learned MF recommender and popularity) so the whole file compiles twice here
@@ -19,11 +19,11 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import labkit
-from labkit import sweep as sweep_mod
+from labkit.experiments import sweep as sweep_mod
 from labkit.cli import main
-from labkit.config import ConfigError
+from labkit.sim.config import ConfigError
 from labkit.experiments import load
-from labkit.sweep import PointFileWarning, point_path, run_sweep, sweep_points
+from labkit.experiments.sweep import PointFileWarning, point_path, run_sweep, sweep_points
 
 SIZES = ("{n_users: 8, n_items: 16, initial_items: 10, new_items: 1, slate_size: 3, rounds: 3, "
          "n_topics: 3, n_creators: 3, n_pairs: 4, embedding_dim: 2, train_steps: 1}")

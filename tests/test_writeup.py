@@ -1,7 +1,7 @@
-"""labkit.report: the write-up holds every figure it references and every number it
+"""labkit.analysis.writeup: the write-up holds every figure it references and every number it
 claims, and each number matches a recomputation from its table.
 
-The recomputation here is written independently of labkit.studies (plain pandas and a
+The recomputation here is written independently of labkit.analysis.studies (plain pandas and a
 table of Student-t critical values), on a results folder built by hand: tables with
 planted effects, and small stand-in figure files. ``check_writeup`` is also run by
 tests/test_notebooks.py on the write-up the notebooks build from real tables.
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from labkit import METRIC_NAMES
-from labkit.report import SECTIONS, build_writeup
+from labkit.analysis.writeup import SECTIONS, build_writeup
 
 # Two-sided 95% Student-t critical values by degrees of freedom (standard tables).
 T975 = {1: 12.706205, 2: 4.302653, 3: 3.182446, 4: 2.776445, 5: 2.570582, 6: 2.446912, 7: 2.364624,

@@ -45,15 +45,15 @@ import numpy as np
 import pandas as pd
 from jaxtyping import Array, Float
 
-from labkit import data as data_mod
-from labkit import generator as gen_mod
-from labkit import loop
-from labkit import metrics as M
-from labkit.config import DATA_STRATEGIES, Config, ConfigError, params_grid
+from labkit.sim import data as data_mod
+from labkit.sim import generator as gen_mod
+from labkit.sim import loop, prng
+from labkit.sim import metrics as M
+from labkit.sim.config import DATA_STRATEGIES, Config, ConfigError, params_grid
 from labkit.experiments import Experiment, read_yaml, resolve
-from labkit.recommenders import RECOMMENDERS, World
+from labkit.sim.recommenders import RECOMMENDERS, World
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ROOT / "experiments"
 
 NAMES = ("generator", "accumulate", "chaney", "degenerate")
@@ -197,7 +197,7 @@ def generation_weights(strategy: str, generations: int, rows: int, current: Any
                        ) -> Float[Array, "generations rows"]:
     """Loss weight of each row of each generation of data, when training generation ``current``.
 
-    The weights come from labkit's own data strategy (:data:`labkit.data.STRATEGIES`) run
+    The weights come from labkit's own data strategy (:data:`labkit.sim.data.STRATEGIES`) run
     on a log in which round ``g`` holds the ``rows`` data points of generation ``g``:
     generation 0 is real (human) data, every later generation is synthetic (made by the
     previous model). So ``accumulate`` trains on every generation so far and ``replace``
@@ -286,9 +286,9 @@ def generator_chains(key: Array, strategy: str | Sequence[str], sample_size: int
 
     Generation 0 is ``sample_size`` (``M``) real points from ``N(0, sigma0^2)``. Model
     ``n`` (n = 1..``generations``) is ``fit`` (labkit's maximum-likelihood
-    :func:`labkit.generator.fit_gaussian` by default) on the rows the data ``strategy``
+    :func:`labkit.sim.generator.fit_gaussian` by default) on the rows the data ``strategy``
     keeps (:func:`generation_weights`); it then draws the ``M`` points of generation
-    ``n`` with :func:`labkit.generator.sample_latent` at temperature 1. Chains are the
+    ``n`` with :func:`labkit.sim.generator.sample_latent` at temperature 1. Chains are the
     dimensions of labkit's diagonal generator, ``chain_batch`` of them at a time.
 
     Given one strategy and one sample size, returns per chain and generation the fitted
@@ -601,7 +601,7 @@ def check_accumulate(table: pd.DataFrame, z: float = 4.0, slope_tolerance: float
 
 def _finite_metrics(metrics: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, np.ndarray]:
     """The round metrics of labkit.METRIC_NAMES as numpy arrays; a NaN or inf raises
-    :class:`labkit.loop.NumericalError` naming the round, seed and quantity."""
+    :class:`labkit.sim.loop.NumericalError` naming the round, seed and quantity."""
     checked = loop.check_finite(metrics, seeds)
     return {name: np.asarray(checked[name]) for name in loop.METRIC_NAMES}
 
@@ -611,8 +611,7 @@ def _startup(static, params, keys, rounds: int):
     """Every seed's world from init, then ``rounds`` rounds of ``static`` (the random recommender)."""
     def one(key):
         state = loop.init_state(jax.random.fold_in(key, 0), static, params)
-        return jax.lax.scan(lambda s, k: loop.step(static, params, s, k), state,
-                            jax.random.split(jax.random.fold_in(key, 1), rounds))
+        return loop.run_rounds(static, params, state, jax.random.split(jax.random.fold_in(key, 1), rounds))
     return jax.vmap(one)(keys)
 
 
@@ -627,8 +626,8 @@ def _continue(static, params, states, keys, rounds: int):
         rec = recommender.init(k_init, static, params)
         training = data_mod.training_data(state.log, state.catalog, state.round - 1, static, params)
         rec = recommender.fit(rec, training, World(state.catalog, state.users), k_fit, static, params)
-        return jax.lax.scan(lambda s, k: loop.step(static, params, s, k), state._replace(recommender=rec),
-                            jax.random.split(jax.random.fold_in(key, 3), rounds))
+        return loop.run_rounds(static, params, state._replace(recommender=rec),
+                               jax.random.split(jax.random.fold_in(key, 3), rounds))
     return jax.vmap(one)(states, keys)
 
 
@@ -686,7 +685,7 @@ def run_chaney(spec: Reproduction, workers: int = 2) -> pd.DataFrame:
     Rows are the checkpoints (``setup.checkpoints`` evenly spaced rounds after the
     start-up, the last round always included). Columns: ``homogenization``, the mean
     Jaccard index of the items consumed since the start-up over all pairs of users
-    (:func:`labkit.metrics.jaccard_homogenization`, as Chaney et al.); ``utility``, the
+    (:func:`labkit.sim.metrics.jaccard_homogenization`, as Chaney et al.); ``utility``, the
     mean true utility of the items consumed since the start-up; and both relative to the
     ``ideal`` recommender in the same seed: ``delta_homogenization`` (a difference, as in
     Chaney et al.'s figures) and ``relative_utility`` (``utility / ideal's - 1``).
@@ -900,7 +899,8 @@ def run(spec: Reproduction | str, scale: str | None = None) -> pd.DataFrame:
     """Run a reproduction (a :class:`Reproduction` or its name, loaded at ``scale``)."""
     if isinstance(spec, str):
         spec = load(spec, scale)
-    return RUNNERS[spec.name](spec)
+    with prng.unrolled_threefry():  # labkit's programs only: see labkit.sim.prng
+        return RUNNERS[spec.name](spec)
 
 
 def check(name: str, table: pd.DataFrame) -> dict:
@@ -944,7 +944,7 @@ def _figure(ncols: int, width: float = 2.4, height: float = 2.0):
 def figure_generator(table: pd.DataFrame):
     """(a) mean variance with the law ((M-1)/M)^n; (b) the typical chain: tail mass and
     variance relative to the truth; (c) accumulate against replace."""
-    from labkit.plots import style
+    from labkit.analysis.plots import style
 
     with style():
         fig, (a, b, c) = _figure(3)
@@ -977,7 +977,7 @@ def figure_generator(table: pd.DataFrame):
 
 def figure_accumulate(table: pd.DataFrame):
     """Mean excess test error over the first generation's, with the published laws."""
-    from labkit.plots import style
+    from labkit.analysis.plots import style
 
     with style():
         fig, (a,) = _figure(1, width=3.4, height=2.4)
@@ -1000,7 +1000,7 @@ def figure_chaney(table: pd.DataFrame):
     """(a) homogenization relative to ideal over rounds; (b) utility relative to ideal."""
     import seaborn as sns
 
-    from labkit.plots import style
+    from labkit.analysis.plots import style
 
     with style():
         fig, (a, b) = _figure(2, width=3.0, height=2.3)
@@ -1024,7 +1024,7 @@ def figure_degenerate(table: pd.DataFrame):
     """(a) users' taste entropy over rounds by epsilon; (b) degeneracy speed against epsilon."""
     import seaborn as sns
 
-    from labkit.plots import style
+    from labkit.analysis.plots import style
 
     with style():
         fig, (a, b) = _figure(2, width=3.0, height=2.3)

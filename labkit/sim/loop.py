@@ -21,15 +21,16 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit import data as data_mod
-from labkit import generator as gen_mod
-from labkit import metrics as M
-from labkit import users as users_mod
-from labkit import world as world_mod
-from labkit.config import Config, Params, Static
-from labkit.devices import over_devices
-from labkit.policies import NEG, POLICIES, Slate, SlateContext, explore, novelty_bonus
-from labkit.recommenders import RECOMMENDERS, World
+from labkit.sim import data as data_mod
+from labkit.sim import generator as gen_mod
+from labkit.sim import metrics as M
+from labkit.sim import users as users_mod
+from labkit.sim import world as world_mod
+from labkit.sim.config import Config, Params, Static
+from labkit.sim.devices import over_devices
+from labkit.sim.prng import unrolled_threefry
+from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, explore, novelty_bonus
+from labkit.sim.recommenders import RECOMMENDERS, World
 
 
 class State(NamedTuple):
@@ -234,7 +235,7 @@ def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, s
         k_score, k_policy = jax.random.split(block_key)
         users = jnp.minimum(block_rows, n_users - 1)  # the last block may run past the end: padding
         predicted = recommender.score(rec_state, world, k_score, users)
-        if consumed is None:  # the novelty reward stays a row: see labkit.policies
+        if consumed is None:  # the novelty reward stays a row: see labkit.sim.policies
             scores, block_context = predicted, context._replace(bonus=bonus)
         else:
             items = jnp.where(consumed[1][users], consumed[0][users], static.n_items)  # n_items: dropped
@@ -325,17 +326,26 @@ METRIC_NAMES = (
 )
 
 
-def _run(static: Static, params: Params, key: Array, progress: bool = False):
-    k_init, k_rounds = jax.random.split(key)
-    state = init_state(k_init, static, params)
-    keys = jax.random.split(k_rounds, static.rounds)
+def run_rounds(static: Static, params: Params, state: State, keys: Array, progress: bool = False
+               ) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
+    """The one driver: :func:`step` scanned from ``state``, one round per key of ``keys``.
 
+    Returns the final state and each metric's series over those rounds. ``progress``
+    ticks :func:`progress_bar` once a round. Every simulation in labkit (``simulate`` and
+    its siblings, the reproductions' start-up phases) runs its rounds through here.
+    """
     def body(state, key):
         if progress:
             jax.debug.callback(_progress.tick, state.round)
         return step(static, params, state, key)
 
     return jax.lax.scan(body, state, keys)
+
+
+def _run(static: Static, params: Params, key: Array, progress: bool = False):
+    k_init, k_rounds = jax.random.split(key)
+    return run_rounds(static, params, init_state(k_init, static, params),
+                      jax.random.split(k_rounds, static.rounds), progress)
 
 
 class _Progress:
@@ -388,7 +398,8 @@ def simulate(config: Config, key: Array) -> tuple[State, dict[str, Float[Array, 
     Returns the final state and a dict of metric time series, one value per round
     (plus the ``finite:*`` guard flags; :func:`check_finite` reads them).
     """
-    return _simulate(config.static, config.params, key)
+    with unrolled_threefry():  # labkit's programs only: see labkit.sim.prng
+        return _simulate(config.static, config.params, key)
 
 
 def seed_keys(seeds) -> Array:
@@ -404,14 +415,16 @@ def simulate_seeds(config: Config, seeds, progress: bool = False
     alone or in a batch. ``progress=True`` ticks :func:`progress_bar` once per round.
     A NaN or inf anywhere raises :class:`NumericalError` naming round, seed and quantity.
     """
-    state, metrics = _simulate_seeds(config.static, config.params, seed_keys(seeds), progress)
+    with unrolled_threefry():
+        state, metrics = _simulate_seeds(config.static, config.params, seed_keys(seeds), progress)
     return state, check_finite(metrics, seeds)
 
 
 def simulate_grid(config: Config, params: Params, seeds, progress: bool = False
                   ) -> tuple[State, dict[str, Float[Array, "points seeds rounds"]]]:
-    """Run a batch of params (leading axis = grid point, see :func:`labkit.config.params_grid`)
+    """Run a batch of params (leading axis = grid point, see :func:`labkit.sim.config.params_grid`)
     crossed with seeds, in one compiled call. A NaN or inf raises :class:`NumericalError`.
-    With several local devices the points are split across them (:mod:`labkit.devices`)."""
-    state, metrics = _simulate_grid(config.static, params, seed_keys(seeds), progress)
+    With several local devices the points are split across them (:mod:`labkit.sim.devices`)."""
+    with unrolled_threefry():
+        state, metrics = _simulate_grid(config.static, params, seed_keys(seeds), progress)
     return state, check_finite(metrics, seeds)

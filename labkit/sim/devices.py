@@ -4,7 +4,7 @@
 one local jax device, :func:`over_devices` splits the points along their axis with
 ``shard_map``: each device runs its share as one vmapped program (tests/test_devices.py
 checks the numbers against one device). A point's numbers inside a vmapped batch may
-differ from the same point alone by float rounding (see :mod:`labkit.sweep`), so
+differ from the same point alone by float rounding (see :mod:`labkit.experiments.sweep`), so
 :func:`labkit.simulate_seeds`, which the cached sweeps use, is left on one device.
 
 On a CPU, jax makes one device of the whole host, and a vmapped batch of small worlds

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit.config import Params, Static
+from labkit.sim.config import Params, Static
 
 
 class Users(NamedTuple):

@@ -18,8 +18,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from labkit.config import Config
-from labkit.loop import METRIC_NAMES
+from labkit.sim.config import Config
+from labkit.sim.loop import METRIC_NAMES
 
 
 def metrics_frame(metrics: Mapping[str, Any], seeds: Sequence[int], **labels: Any) -> pd.DataFrame:

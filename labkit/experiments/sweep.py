@@ -39,7 +39,7 @@ worlds, use more seeds per point, or fan points out over Dask workers. Changing 
 seed list changes every point (its files are recomputed, since their seeds no longer
 match), and numbers are reproducible for a given jax/jaxlib version, backend, host CPU
 and ``XLA_FLAGS`` (each point file records them). The in-scan progress callback of
-:func:`labkit.loop.progress_bar` is never used here: it would change the compiled
+:func:`labkit.sim.loop.progress_bar` is never used here: it would change the compiled
 program, and with it the numbers, depending on ``--quiet``.
 
 **Executors.** ``local`` computes the point groups in this process. ``dask`` submits each
@@ -67,10 +67,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from labkit.config import Config, ConfigError
+from labkit.sim.config import Config, ConfigError
 from labkit.experiments import Experiment, load
-from labkit.loop import METRIC_NAMES
-from labkit.results import metrics_frame, provenance, write_json, write_table
+from labkit.sim.loop import METRIC_NAMES
+from labkit.experiments.results import metrics_frame, provenance, write_json, write_table
 
 EXECUTORS = ("local", "dask")
 PROVENANCE_COLUMNS = ("labkit_version", "jax_version", "git_commit")
@@ -142,7 +142,7 @@ def compute_point(config: Config, seeds: Sequence[int], env: Mapping[str, str] |
     """
     import jax
 
-    from labkit.loop import simulate_seeds
+    from labkit.sim.loop import simulate_seeds
 
     start = time.perf_counter()
     _, metrics = simulate_seeds(config, list(seeds), progress=False)

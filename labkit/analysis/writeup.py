@@ -14,9 +14,9 @@ and writes::
 No number in the text is typed in: each is computed here from the tables, as a *claim*
 (:class:`Claim`), and the sentences and the headline table are built from the claims.
 An effect is a paired difference over seeds of late-round means
-(:func:`labkit.studies.late_means`, :func:`labkit.studies.paired_differences`) with a
+(:func:`labkit.analysis.studies.late_means`, :func:`labkit.analysis.studies.paired_differences`) with a
 95% Student-t interval; the cost in clicks of each nat of entropy kept is
-:func:`labkit.studies.cost_per_nat`.
+:func:`labkit.analysis.studies.cost_per_nat`.
 
 The text is built as a list of blocks (heading, paragraph, list, table, figure) that two
 small renderers turn into Markdown and HTML, so both files say the same thing.
@@ -36,9 +36,9 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from labkit import studies
-from labkit.plots import split_label
-from labkit.results import atomic_write, write_json
+from labkit.analysis import studies
+from labkit.analysis.labels import split_label
+from labkit.experiments.results import atomic_write, write_json
 
 LEVEL = 95
 
@@ -191,7 +191,7 @@ def level(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, trea
 def cost(table: pd.DataFrame, table_name: str, claim_id: str, treatment: Mapping[str, Any],
          baseline: Mapping[str, Any], last: int, diversity: str = "exposure_entropy",
          engagement: str = "ctr", gain: Claim | None = None) -> Claim:
-    """A ``cost_per_nat`` claim (:func:`labkit.studies.cost_per_nat`); NaN when nothing is kept.
+    """A ``cost_per_nat`` claim (:func:`labkit.analysis.studies.cost_per_nat`); NaN when nothing is kept.
 
     ``gain``: the ``difference`` claim of ``diversity`` for the same comparison; when its
     interval is not above zero, the price of a gain that may not exist is not written
@@ -220,7 +220,7 @@ def read_study(results: Path, folder: str) -> tuple[pd.DataFrame, dict[str, Any]
     table_path, manifest_path = results / folder / "metrics.parquet", results / folder / "manifest.json"
     if not table_path.is_file():
         raise FileNotFoundError(f"{table_path} is missing: run the study notebooks first "
-                                f"(python -m labkit.main, or --only {folder[:2]})")
+                                f"(labkit main, or --only {folder[:2]})")
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     return pd.read_parquet(table_path), manifest
 

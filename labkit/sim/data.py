@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit.config import Params, Static
-from labkit.world import Catalog
+from labkit.sim.config import Params, Static
+from labkit.sim.world import Catalog
 
 
 class Log(NamedTuple):
@@ -289,7 +289,7 @@ def ai_share_of_training(data: TrainingData) -> Float[Array, ""]:
 def interaction_table(log: Log) -> dict[str, Int[Array, "n"]]:
     """The clicks of a simulated log as a plain (user, item uid, round) table.
 
-    This is the format :func:`labkit.metrics.interaction_metrics` takes for real logs,
+    This is the format :func:`labkit.sim.metrics.interaction_metrics` takes for real logs,
     so simulated and real data go through the same measurement code.
     """
     import numpy as np

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit.config import Params, Static
+from labkit.sim.config import Params, Static
 
 # Dirichlet parameters below this underflow the gamma sampler in float32.
 _MIN_ALPHA = 1e-2

@@ -15,12 +15,12 @@ What it measures, in one process (so every figure shares the machine's state):
   state pytree, and the largest array in the compiled program (to check that nothing
   of size ``users x items`` is ever made beyond one scoring block).
 * **a lever grid**: ``points`` values of one param lever x ``seeds`` seeds in one
-  vmapped compiled call (:func:`labkit.loop.simulate_grid`, its points spread over the
+  vmapped compiled call (:func:`labkit.sim.loop.simulate_grid`, its points spread over the
   local devices: ``labkit bench`` splits a CPU host into one device per core, see
-  :mod:`labkit.devices`; ``devices`` column) against the same points run one by one
+  :mod:`labkit.sim.devices`; ``devices`` column) against the same points run one by one
   through one compiled :func:`labkit.simulate` on one device.
 * **the random-number hash**: the grid's world compiled under jax's default threefry
-  lowering and under labkit's unrolled one (:mod:`labkit.prng`), timed in alternation,
+  lowering and under labkit's unrolled one (:mod:`labkit.sim.prng`), timed in alternation,
   with a check that both give the same numbers.
 * **T-RECS side by side** (optional): T-RECS's ``ContentFiltering`` model (1000 users,
   1000 items, 32 attributes, 100 steps, training between steps) run in a subprocess
@@ -57,9 +57,9 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from labkit import loop, prng
-from labkit.config import Config, ConfigError, params_grid
-from labkit.devices import devices_for
+from labkit.sim import loop, prng
+from labkit.sim.config import Config, ConfigError, params_grid
+from labkit.sim.devices import devices_for
 
 # T-RECS's ContentFiltering took about 71 s for this work on the issue's 2-core machine
 # (not measured here): the fallback when no interpreter with trecs is given.
@@ -298,14 +298,14 @@ def bench_grid(config: Config, lever: str, values: Sequence[float], seeds: int,
 
 def bench_prng(config: Config, repeats: int) -> list[dict[str, Any]]:
     """One world, one seed, compiled under each threefry lowering on this backend (jax's
-    default, a loop on CPU, and labkit's unrolled one; see :mod:`labkit.prng`), timed
+    default, a loop on CPU, and labkit's unrolled one; see :mod:`labkit.sim.prng`), timed
     in alternation so both share the machine's state. Checks that both give the same
     numbers (``same_numbers`` column). Leaves the lowering as it found it.
     """
     static, params = config.static, config.params
     key = jax.random.key(0)
     gflops = matmul_gflops(min(static.block_users, static.n_users), static.n_topics, static.n_items)
-    was_unrolled = prng.unrolled_threefry()
+    was_unrolled = prng.unrolled_threefry_active()
     compiled, compile_s, outputs = {}, {}, {}
     try:
         for mode in ("threefry_loop", "threefry_unrolled"):
@@ -426,9 +426,9 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
     The log is filled with random impressions (one click in about 10 of 13 user-rounds),
     so log-sized work (retraining, homogenization) costs what it costs at the end of a run.
     """
-    from labkit import data as data_mod
-    from labkit.policies import POLICIES, SlateContext, novelty_bonus
-    from labkit.recommenders import RECOMMENDERS, World
+    from labkit.sim import data as data_mod
+    from labkit.sim.policies import POLICIES, SlateContext, novelty_bonus
+    from labkit.sim.recommenders import RECOMMENDERS, World
 
     static, params = config.static, config.params
     key = jax.random.key(0)
@@ -538,7 +538,7 @@ def machine_info() -> dict[str, Any]:
         __import__("jaxlib").__version__, "backend": jax.default_backend(),
         "device": str(device), "device_kind": getattr(device, "device_kind", None),
         "device_count": jax.device_count(), "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "threefry_on_cpu": "unrolled" if prng.unrolled_threefry() else "jax default (loop)",
+        "threefry_on_cpu": "unrolled" if prng.unrolled_threefry_active() else "jax default (loop)",
     }
 
 
@@ -649,8 +649,20 @@ def run_bench(sizes: Sequence[Size], out: Path, *, block_users: int = 1024, repe
               grid_lever: str = "drift", trecs: bool = True, trecs_python_path: str | None = None,
               trecs_steps: int = TRECS_SIZES["rounds"], profile: Size | None = None, prng_ab: bool = True,
               log: Callable[[str], None] = print) -> pd.DataFrame:
-    """Run every part of the benchmark, write ``bench.parquet`` + ``manifest.json``, return the table."""
-    from labkit.results import provenance, write_json, write_table
+    """Run every part of the benchmark, write ``bench.parquet`` + ``manifest.json``, return the table.
+
+    Programs are compiled with labkit's straight-line threefry (:func:`labkit.sim.prng.unrolled_threefry`),
+    as labkit's own runs are; the ``prng`` rows compare it with jax's default.
+    """
+    with prng.unrolled_threefry():
+        return _run_bench(sizes, out, block_users=block_users, repeats=repeats, grid=grid, grid_size=grid_size,
+                          grid_lever=grid_lever, trecs=trecs, trecs_python_path=trecs_python_path,
+                          trecs_steps=trecs_steps, profile=profile, prng_ab=prng_ab, log=log)
+
+
+def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever, trecs, trecs_python_path,
+               trecs_steps, profile, prng_ab, log) -> pd.DataFrame:
+    from labkit.experiments.results import provenance, write_json, write_table
 
     started = time.perf_counter()
     info = machine_info()

@@ -4,12 +4,12 @@ A :class:`Recommender` is three pure functions over its own state pytree:
 
 * ``init(key, static, params) -> state``
 * ``fit(state, data, world, key, static, params) -> state``: retrain on the weighted
-  impressions the data strategy chose (:class:`labkit.data.TrainingData`);
+  impressions the data strategy chose (:class:`labkit.sim.data.TrainingData`);
 * ``score(state, world, key, users) -> scores[block, items]``: higher is more recommended,
   for a block of user indices (the loop scores users block by block, so memory never
   holds more than one ``block x items`` matrix);
 * optionally ``update(state, log, round, world, key, static, params) -> state``: the same
-  retraining as ``fit`` on :func:`labkit.data.training_data` after round ``round`` was
+  retraining as ``fit`` on :func:`labkit.sim.data.training_data` after round ``round`` was
   logged, computed from what changed since the previous round (the round's clicks in;
   out, the clicks on items whose slot was reused and, under ``replace``, the round that
   left the window), so a round costs O(users) instead of O(log). The loop calls it,
@@ -31,11 +31,11 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, Int
 
-from labkit.config import Params, Static
-from labkit import data as data_mod
-from labkit.data import Log, TrainingData
-from labkit.users import Users
-from labkit.world import Catalog
+from labkit.sim.config import Params, Static
+from labkit.sim import data as data_mod
+from labkit.sim.data import Log, TrainingData
+from labkit.sim.users import Users
+from labkit.sim.world import Catalog
 
 
 class World(NamedTuple):

@@ -1,8 +1,8 @@
 """The main job: run every study notebook, in order, with papermill.
 
-    python -m labkit.main --scale default            # every notebooks/NN_*.ipynb
-    python -m labkit.main --scale tiny --only 01     # one study (number, stem or name)
-    python -m labkit.main --list
+    labkit main --scale default            # every notebooks/NN_*.ipynb
+    labkit main --scale tiny --only 01     # one study (number, stem or name)
+    labkit main --list
 
 Each ``notebooks/NN_name.ipynb`` is executed with parameters ``scale`` and
 ``out_dir=<out>/NN_name``; the executed notebook is written to
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, MutableMapping, Sequence
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCALES = ("tiny", "default", "paper")  # every experiments/*.yaml defines these (tested)
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 WRITE_UP_PREFIX = "99_"
@@ -106,14 +106,14 @@ def run_notebook(notebook: Path, out_root: Path, parameters: Mapping[str, Any],
     """Execute one notebook with papermill into ``out_root/<stem>/<stem>.ipynb``.
 
     ``parameters`` are injected after the notebook's ``parameters`` cell, plus
-    ``out_dir=out_root/<stem>``. Raises :class:`~labkit.config.ConfigError`, before
+    ``out_dir=out_root/<stem>``. Raises :class:`~labkit.sim.config.ConfigError`, before
     anything runs, for a parameter the notebook does not declare (the notebook checks the
     values itself), and :class:`NotebookFailed` if a cell raises.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from labkit.parameters import check_names
+    from labkit.experiments.parameters import check_names
 
     notebook = Path(notebook)
     check_names(notebook, [*parameters, "out_dir"])
@@ -179,7 +179,7 @@ def use_jax_cache(folder: str | os.PathLike | None, env: MutableMapping[str, str
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line of the main job; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m labkit.main",
+        prog="labkit main",
         description="Run the study notebooks (notebooks/NN_*.ipynb) in order with papermill.")
     parser.add_argument("--scale", default="default", choices=SCALES,
                         help="scale of each experiment file (default: default)")
@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="JAX persistent compilation cache shared by the kernels (default: "
                              "$JAX_COMPILATION_CACHE_DIR, else ~/.cache/labkit/jax; '' turns it off)")
     args = parser.parse_args(argv)
-    from labkit.config import ConfigError
+    from labkit.sim.config import ConfigError
 
     notebooks = discover(args.notebooks)
     if args.list:

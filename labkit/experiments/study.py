@@ -18,7 +18,7 @@ A file is either a flat mapping of levers (a config written by hand), or a study
       tiny: {n_users: 30, rounds: 6, seeds: 2}
       default: {}
 
-Every lever value is validated by :class:`labkit.config.Config`; the study keys here are
+Every lever value is validated by :class:`labkit.sim.config.Config`; the study keys here are
 validated by :func:`load`, with errors naming the file and the key.
 
 **Arms.** ``grid`` is one arm (a mapping) or a list of arms. An arm maps levers to one
@@ -43,7 +43,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from labkit.config import LEVERS, Config, ConfigError
+from labkit.sim.config import LEVERS, Config, ConfigError
 
 STUDY_KEYS = ("study", "description", "base", "conditions", "grid", "seeds", "scales")
 

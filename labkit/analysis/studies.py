@@ -1,7 +1,7 @@
 """Analysis shared by the study notebooks and the write-up.
 
 Every study reads the same way: take a sweep's tidy table (one row per point, seed and
-round; :func:`labkit.sweep.run_sweep`), average each metric over the *late rounds* of
+round; :func:`labkit.experiments.sweep.run_sweep`), average each metric over the *late rounds* of
 each run (:func:`late_means`: one row per point and seed), then summarize over seeds
 with a Student-t confidence interval (:func:`summarize`), or compare each point with a
 baseline seed by seed (:func:`effects`: paired differences, since a seed fixes the
@@ -29,9 +29,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from labkit.loop import METRIC_NAMES
-from labkit.results import write_csv
-from labkit.sweep import PROVENANCE_COLUMNS  # how a row was produced, not which point it is
+from labkit.sim.loop import METRIC_NAMES
+from labkit.experiments.results import write_csv
+from labkit.experiments.sweep import PROVENANCE_COLUMNS  # how a row was produced, not which point it is
 
 LATE_ROUNDS = 10  # rounds averaged at the end of each run (see late_window)
 
@@ -307,7 +307,7 @@ def ci_table(frame: pd.DataFrame, metrics: Sequence[str], index: str | Sequence[
     """A display table: one row per ``index``, one column per metric (its label with units),
     each cell ``mean [low, high]`` (:func:`ci_text`), from a :func:`summarize` or
     :func:`effects` table."""
-    from labkit.plots import metric_label
+    from labkit.analysis.labels import metric_label
 
     index = [index] if isinstance(index, str) else list(index)
     out = frame[index].copy()
@@ -320,7 +320,7 @@ def ci_table(frame: pd.DataFrame, metrics: Sequence[str], index: str | Sequence[
 def effect_lines(effect_table: pd.DataFrame, metrics: Sequence[str], label: str, digits: int = 2) -> list[str]:
     """One line per row of an :func:`effects` table: each metric's change with its CI and
     whether the CI says up, down or unclear."""
-    from labkit.plots import split_label
+    from labkit.analysis.labels import split_label
 
     lines = []
     for row in effect_table.to_dict("records"):
@@ -390,12 +390,12 @@ def reuse_points(experiment, out_dir: str | os.PathLike, sources: Iterable[str |
 
     A point file is named by the hash of its resolved config and holds that config and
     its seeds, so a study sharing a point with another (same levers, same scale) can use
-    the other's file instead of computing it again. :func:`labkit.sweep.run_sweep` then
+    the other's file instead of computing it again. :func:`labkit.experiments.sweep.run_sweep` then
     checks every file (config hash, seeds, rounds) and recomputes any that do not fit,
     so a stale copy costs time, never correctness. Returns the hashes copied.
     """
-    from labkit.results import atomic_write
-    from labkit.sweep import point_path, sweep_points
+    from labkit.experiments.results import atomic_write
+    from labkit.experiments.sweep import point_path, sweep_points
 
     wanted = list(dict.fromkeys(p.config_hash for p in sweep_points(experiment)))
     copied = []
@@ -450,7 +450,7 @@ def run_study(experiment: str | os.PathLike, scale: str, out_dir: str | os.PathL
     import time
 
     from labkit.experiments import load
-    from labkit.sweep import run_sweep
+    from labkit.experiments.sweep import run_sweep
 
     root = repo_root()
     out = resolve(out_dir, root)
@@ -478,7 +478,7 @@ def carried_settings(table: pd.DataFrame, scale: str,
     """The rows of ``table`` whose point is one that 06_tradeoffs carries forward (same
     config hash as an arm of ``tradeoffs``), with a ``setting`` column naming that arm."""
     from labkit.experiments import load
-    from labkit.sweep import sweep_points
+    from labkit.experiments.sweep import sweep_points
 
     exp = load(resolve(tradeoffs), scale=scale)
     labels = {p.config_hash: setting_label(p.arm, p.levers) for p in sweep_points(exp)}

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit.config import Params
+from labkit.sim.config import Params
 
 # Scores of dead slots: low enough that no live item ever ranks below one.
 NEG = -1e9
@@ -200,7 +200,7 @@ def mmr(key, scores, context, params, k) -> Slate:
     Slot by slot, picks the item maximizing ``lambda * relevance - (1 - lambda) * max
     similarity to the items already chosen``; relevance is the score rescaled to [0, 1]
     over the live catalog per user, so ``mmr_lambda`` trades like for like. Scores pushed
-    below ``NEG / 4`` (items a user already consumed, see ``labkit.loop.CONSUMED``) are
+    below ``NEG / 4`` (items a user already consumed, see ``labkit.sim.loop.CONSUMED``) are
     left out of the rescaling, so they do not squash the others' relevance.
     """
     scores = scored(scores, context)

@@ -1,10 +1,10 @@
 """Figures: one labkit style, deterministic saving, the collapse figure and the ablation figures.
 
 Pure plotting: every function here takes a tidy table (one row per condition, seed and
-round, one column per metric; see :func:`labkit.results.metrics_frame`) and draws it.
+round, one column per metric; see :func:`labkit.experiments.results.metrics_frame`) and draws it.
 No model logic lives here, so a figure can always be redrawn from its table. The
 ablation figures (:func:`lever_figure`, :func:`tradeoff_figure`, :func:`effects_figure`)
-take the per-seed and summary tables of :mod:`labkit.studies`.
+take the per-seed and summary tables of :mod:`labkit.analysis.studies`.
 
     with style():
         fig = collapse_figure(table)
@@ -26,34 +26,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from labkit.loop import METRIC_NAMES
-from labkit.results import atomic_write
-
-# A human label, with units, for every metric of labkit.loop.METRIC_NAMES.
-METRIC_LABELS: dict[str, str] = {
-    "exposure_entropy": "exposure entropy (nats)",
-    "exposure_effective_items": "effective items exposed (items, exp entropy)",
-    "consumption_entropy": "consumption entropy (nats)",
-    "consumption_effective_items": "effective items consumed (items, exp entropy)",
-    "exposure_topic_entropy": "exposure topic entropy (nats)",
-    "consumption_topic_entropy": "consumption topic entropy (nats)",
-    "exposure_gini": "exposure Gini (0 equal, 1 one item)",
-    "coverage": "catalog coverage (share of live items)",
-    "long_tail_share": "long-tail exposure (share, bottom 80%)",
-    "homogenization": "homogenization (Jaccard, user pairs)",
-    "intra_list_diversity": "intra-list diversity (mean cosine distance)",
-    "novelty": "novelty (bits per exposure)",
-    "preference_drift": "preference drift (TV distance from start)",
-    "preference_spread": "preference spread (TV distance to mean)",
-    "user_taste_entropy": "user taste entropy (nats)",
-    "synthetic_exposure_share": "synthetic exposure (share of impressions)",
-    "synthetic_catalog_share": "synthetic catalog (share of live items)",
-    "training_ai_share": "AI-influenced training (share of weight)",
-    "ctr": "CTR (clicks per slate)",
-    "true_utility": "true utility (per slate; 0 without a click)",
-    "alive_items": "live items (count)",
-}
-assert set(METRIC_LABELS) == set(METRIC_NAMES), "every metric needs a label"
+from labkit.analysis.labels import (LEVER_LABELS, METRIC_LABELS, lever_label, metric_label,  # noqa: F401
+                                    split_label)
+from labkit.experiments.results import atomic_write
 
 # The story of the collapse figure: diversity falls while the dashboard holds.
 COLLAPSE_PANELS: dict[str, tuple[str, ...]] = {
@@ -101,19 +76,6 @@ def style() -> Iterator[None]:
     """
     with sns.axes_style("ticks"), plt.rc_context(RC), sns.color_palette(PALETTE):
         yield
-
-
-def metric_label(metric: str) -> str:
-    """The human label (with units) of a metric; the column name itself if unknown."""
-    return METRIC_LABELS.get(metric, metric.replace("_", " "))
-
-
-def split_label(metric: str) -> tuple[str, str]:
-    """A metric's label as (name, units): ``"CTR (clicks per slate)"`` gives
-    ``("CTR", "clicks per slate")``. Panels show the name as title, the units on the y axis."""
-    label = metric_label(metric)
-    name, sep, units = label.partition(" (")
-    return (name, units[:-1]) if sep and units.endswith(")") else (label, "")
 
 
 def _panels(metrics) -> dict[str, tuple[str, ...]]:
@@ -314,36 +276,12 @@ def save(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = ("png", 
 
 # --------------------------------------------------------------------------- ablation figures
 
-# A human label, with units or meaning, for each lever a study puts on an axis.
-LEVER_LABELS: dict[str, str] = {
-    "epsilon": "epsilon (share of slots explored)",
-    "beta": "beta (bonus scale, logits)",
-    "novelty_weight": "novelty weight (logits per nat)",
-    "reserve_share": "reserve share (of slots)",
-    "temperature": "temperature (logits)",
-    "mmr_lambda": "MMR lambda (weight of relevance)",
-    "synthetic_share": "synthetic share (of new items)",
-    "synthetic_weight": "synthetic weight (loss weight of AI rows)",
-    "drift": "drift (rate per click)",
-    "embedding_dim": "embedding dimension",
-    "train_steps": "optimizer steps per round",
-    "generator_temperature": "GenAI temperature",
-}
-
-
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "*")  # one per line or point, in order
-
-
-def lever_label(lever: str, wrap: bool = False) -> str:
-    """The axis label of a lever (:data:`LEVER_LABELS`), or its name if unknown; with
-    ``wrap``, the meaning in parentheses goes on a second line (narrow panels)."""
-    label = LEVER_LABELS.get(lever, lever.replace("_", " "))
-    return label.replace(" (", "\n(", 1) if wrap else label
 
 
 def _errorbar(errorbar):
     if errorbar is None or (isinstance(errorbar, tuple) and errorbar and errorbar[0] == "t"):
-        from labkit.studies import ci_errorbar
+        from labkit.analysis.studies import ci_errorbar
 
         return ci_errorbar(errorbar[1] if isinstance(errorbar, tuple) and len(errorbar) > 1 else 95)
     return errorbar
@@ -372,9 +310,9 @@ def lever_figure(
     """Metric against lever value: one row of panels per metric, one column per ``col`` value.
 
     Each line is the mean over seeds of a per-seed value (say the late-round mean of
-    :func:`labkit.studies.late_means`), with markers at the lever values swept and a
+    :func:`labkit.analysis.studies.late_means`), with markers at the lever values swept and a
     band: by default the 95% Student-t confidence interval of the mean over seeds
-    (:func:`labkit.studies.ci_errorbar`; any seaborn errorbar spec is passed through).
+    (:func:`labkit.analysis.studies.ci_errorbar`; any seaborn errorbar spec is passed through).
 
     Args:
       per_seed: one row per point and seed, one column per metric and per lever.
@@ -419,7 +357,7 @@ def lever_figure(
             for i, metric in enumerate(metrics):
                 ax = grid[divmod(i, ncols)] if wrap else grid[i, j]
                 if baseline is not None and metric in baseline:
-                    from labkit.studies import mean_ci
+                    from labkit.analysis.studies import mean_ci
 
                     mean, low, high = mean_ci(baseline[metric])
                     if not np.isnan(low):
@@ -484,9 +422,9 @@ def tradeoff_figure(
     """Engagement against diversity: one point per setting, with its CI cross.
 
     ``summary``: one row per setting with columns ``x``, ``x_low``, ``x_high``, ``y``,
-    ``y_low``, ``y_high`` (:func:`labkit.studies.summarize`) and ``label`` (the legend
+    ``y_low``, ``y_high`` (:func:`labkit.analysis.studies.summarize`) and ``label`` (the legend
     entry, naming the lever values). ``front``: mask of the rows on the Pareto front
-    (:func:`labkit.studies.pareto_front`), joined by a dotted line. ``baseline``: the label
+    (:func:`labkit.analysis.studies.pareto_front`), joined by a dotted line. ``baseline``: the label
     drawn in black. ``annotate``: {label: short text} written beside each point, so the
     figure reads without colour. The axes carry the metrics' labels with units; the
     legend sits on the right. The main axis has ``ax.get_label() == "plane"``.
@@ -594,7 +532,7 @@ def effects_figure(
     """Each setting's effect against the baseline, with its CI: one panel per metric.
 
     ``effects``: one row per setting with, per metric, the mean difference ``m`` and
-    ``m_low``, ``m_high`` (:func:`labkit.studies.effects`). Settings run top to bottom in
+    ``m_low``, ``m_high`` (:func:`labkit.analysis.studies.effects`). Settings run top to bottom in
     the table's order; a vertical line marks no effect. Panels are labelled by metric.
     """
     labels = list(effects[label])

@@ -2,8 +2,8 @@
 
 A notebook's first code cell calls :func:`check` on its parameters, so a wrong value
 (``-p late_rounds ten``, ``-p scale huge``, ``-p synthetic_share 1.5``) stops the run
-before any compute with one :class:`~labkit.config.ConfigError` naming the notebook, the
-parameter, the value and what is allowed; under papermill (and ``python -m labkit.main``)
+before any compute with one :class:`~labkit.sim.config.ConfigError` naming the notebook, the
+parameter, the value and what is allowed; under papermill (and ``labkit main``)
 that error is reported with the failing cell. Names that are levers (``synthetic_share``,
 ``drift``...) are checked by the lever registry, so they accept what a config accepts.
 Before a notebook starts, :func:`check_names` refuses a parameter the notebook does not
@@ -16,7 +16,7 @@ import numbers
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from labkit.config import LEVERS, ConfigError
+from labkit.sim.config import LEVERS, ConfigError
 
 
 def _int_at_least(low: int, optional: bool = False) -> tuple[Callable[[Any], bool], str]:
@@ -64,10 +64,10 @@ def check(notebook: str, root: str | Path | None = None, only_choices: Iterable[
     ``notebook``: its name, for the message. ``root``: the folder relative paths resolve
     against (default: the repository root). ``only_choices``: the names a list parameter
     ``only`` may hold. Every keyword is a parameter: a lever name is validated by
-    :data:`labkit.config.LEVERS`, any other by :data:`RULES`; ``experiment`` must name an
+    :data:`labkit.sim.config.LEVERS`, any other by :data:`RULES`; ``experiment`` must name an
     existing file and ``scale`` one of its scales. Raises :class:`ConfigError`.
     """
-    from labkit.studies import repo_root, resolve
+    from labkit.analysis.studies import repo_root, resolve
 
     base = Path(root) if root is not None else repo_root()
     checked: dict[str, Any] = {}
