@@ -52,7 +52,7 @@ from labkit import reproduce as R
 from labkit.analysis.plots import save
 from labkit.experiments.parameters import check as check_parameters
 from labkit.experiments.results import provenance, write_json, write_table
-from labkit.analysis.studies import repo_root
+from labkit.experiments.paths import repo_root
 
 check_parameters("00_reproductions", scale=scale, out_dir=out_dir, only=only, only_choices=R.NAMES)
 ROOT = repo_root()

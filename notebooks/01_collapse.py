@@ -54,10 +54,11 @@ from tqdm import tqdm
 
 import labkit
 from labkit.experiments import load
-from labkit.analysis.plots import COLLAPSE_PANELS, collapse_figure, metric_label, save
+from labkit.analysis.labels import metric_label
+from labkit.analysis.plots import COLLAPSE_PANELS, collapse_figure, save
 from labkit.experiments.results import manifest, metrics_frame, write_json, write_table
 from labkit.experiments.parameters import check as check_parameters
-from labkit.analysis.studies import repo_root
+from labkit.experiments.paths import repo_root
 
 check_parameters("01_collapse", scale=scale, seeds=seeds, rounds=rounds, synthetic_share=synthetic_share,
                  drift=drift, out_dir=out_dir, experiment=experiment)

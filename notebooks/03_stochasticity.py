@@ -46,7 +46,8 @@ import math
 
 from IPython.display import Image, display
 
-from labkit.analysis import studies
+from labkit.analysis import stats, tables
+from labkit.experiments import studies, study
 from labkit.experiments.parameters import check as check_parameters
 from labkit.analysis.plots import collapse_figure, lever_figure, save
 
@@ -60,14 +61,14 @@ print(run.describe())
 # ## Late-round means, per setting and seed
 
 # %%
-varied = studies.varied_levers(exp)  # {arm: the lever it sweeps}
-per_seed = studies.late_means(table, late_rounds)
-per_seed["setting"] = studies.settings_column(per_seed, varied)
+varied = study.varied_levers(exp)  # {arm: the lever it sweeps}
+per_seed = tables.late_means(table, late_rounds)
+per_seed["setting"] = tables.settings_column(per_seed, varied)
 first, last = per_seed.attrs["late_rounds"]
 n_seeds = per_seed["seed"].nunique()
 note = (f"late-round mean (rounds {first}-{last} of each run); line: mean over {n_seeds} seeds, "
         f"band: 95% t confidence interval")
-metrics = [*studies.DIVERSITY, *studies.DASHBOARD]  # exposure entropy ... user taste entropy; CTR, utility
+metrics = [*tables.DIVERSITY, *tables.DASHBOARD]  # exposure entropy ... user taste entropy; CTR, utility
 none = per_seed[per_seed["arm"] == "none"]
 print(note)
 
@@ -94,9 +95,9 @@ Image(filename=str(written[0]), width=520)
 # plane, against round, with the greedy baseline.
 
 # %%
-shown = studies.carried_settings(table, scale)
-fig = collapse_figure(shown, {"diversity": studies.DIVERSITY, "dashboard": studies.DASHBOARD},
-                      hue="setting", errorbar=studies.ci_errorbar(95))
+shown = tables.carried_settings(table, scale)
+fig = collapse_figure(shown, {"diversity": tables.DIVERSITY, "dashboard": tables.DASHBOARD},
+                      hue="setting", errorbar=stats.ci_errorbar(95))
 written = save(fig, out / "stochasticity_rounds")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=760)
@@ -108,9 +109,9 @@ Image(filename=str(written[0]), width=760)
 # paired by seed [95% CI]. Both are also written as CSV beside the table.
 
 # %%
-summary, effects = studies.lever_tables(per_seed, metrics, varied, {"arm": "none"}, out)
-display(studies.ci_table(summary, metrics, "setting"))
-display(studies.ci_table(effects, metrics, "setting", signed=True))
+summary, effects = tables.lever_tables(per_seed, metrics, varied, {"arm": "none"}, out)
+display(tables.ci_table(summary, metrics, "setting"))
+display(tables.ci_table(effects, metrics, "setting", signed=True))
 
 # %% [markdown]
 # ## Reading the figure
@@ -136,7 +137,7 @@ display(studies.ci_table(effects, metrics, "setting", signed=True))
 # excludes zero; unclear: it does not).
 
 # %%
-print("\n".join(studies.reading_checks(summary, effects, varied, metrics,
+print("\n".join(tables.reading_checks(summary, effects, varied, metrics,
                                       ["exposure_entropy", "coverage", "long_tail_share",
                                        "exposure_topic_entropy", "ctr"])))
 topics = exp.config.n_topics

@@ -46,7 +46,8 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 # %%
 from IPython.display import Image, display
 
-from labkit.analysis import studies
+from labkit.analysis import stats, tables
+from labkit.experiments import studies
 from labkit.experiments.parameters import check as check_parameters
 from labkit.analysis.plots import collapse_figure, lever_figure, save
 from labkit.experiments.results import write_csv
@@ -62,12 +63,12 @@ print(run.describe())
 # ## Late-round means, per setting and seed
 
 # %%
-per_seed = studies.late_means(table, late_rounds)
+per_seed = tables.late_means(table, late_rounds)
 first, last = per_seed.attrs["late_rounds"]
 n_seeds = per_seed["seed"].nunique()
 note = (f"late-round mean (rounds {first}-{last} of each run); line: mean over {n_seeds} seeds, "
         f"band: 95% t confidence interval")
-metrics = [*studies.DIVERSITY, *studies.DASHBOARD]
+metrics = [*tables.DIVERSITY, *tables.DASHBOARD]
 shown_metrics = [*metrics, "training_ai_share"]  # and what each strategy trains on
 shares = sorted(per_seed["synthetic_share"].unique())
 print(note)
@@ -92,8 +93,8 @@ Image(filename=str(written[0]), width=800)
 
 # %%
 high = table[table["synthetic_share"] == shares[-1]]
-panels = {"diversity": studies.DIVERSITY, "dashboard": studies.DASHBOARD, "training data": ["training_ai_share"]}
-fig = collapse_figure(high, panels, hue="strategy", errorbar=studies.ci_errorbar(95))
+panels = {"diversity": tables.DIVERSITY, "dashboard": tables.DASHBOARD, "training data": ["training_ai_share"]}
+fig = collapse_figure(high, panels, hue="strategy", errorbar=stats.ci_errorbar(95))
 written = save(fig, out / "data_separation_rounds")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=800)
@@ -107,15 +108,15 @@ Image(filename=str(written[0]), width=800)
 
 # %%
 by = ["strategy", "synthetic_share"]
-summary = studies.summarize(per_seed, shown_metrics, by=by)
-vs_accumulate = studies.effects(per_seed, {"strategy": "accumulate"}, metrics, match=["synthetic_share"], by=by)
-vs_share = studies.effects(per_seed, {"synthetic_share": shares[0]}, metrics, match=["strategy"], by=by)
+summary = tables.summarize(per_seed, shown_metrics, by=by)
+vs_accumulate = tables.effects(per_seed, {"strategy": "accumulate"}, metrics, match=["synthetic_share"], by=by)
+vs_share = tables.effects(per_seed, {"synthetic_share": shares[0]}, metrics, match=["strategy"], by=by)
 write_csv(summary, out / "summary.csv")
 write_csv(vs_accumulate, out / "effects_vs_accumulate.csv")
 write_csv(vs_share, out / "effects_of_share.csv")
-display(studies.ci_table(summary, shown_metrics, by))
-display(studies.ci_table(vs_accumulate, metrics, by, signed=True))
-display(studies.ci_table(vs_share, metrics, by, signed=True))
+display(tables.ci_table(summary, shown_metrics, by))
+display(tables.ci_table(vs_accumulate, metrics, by, signed=True))
+display(tables.ci_table(vs_share, metrics, by, signed=True))
 
 # %% [markdown]
 # ## Reading the figure
@@ -152,17 +153,17 @@ display(studies.ci_table(vs_share, metrics, by, signed=True))
 
 # %%
 for strategy, rows in summary.groupby("strategy", sort=False):
-    moves = {m: studies.trend(rows, "synthetic_share", m)
+    moves = {m: tables.trend(rows, "synthetic_share", m)
              for m in ("exposure_topic_entropy", "exposure_entropy", "ctr")}
     print(f"{strategy:11s} as the share grows: " + ", ".join(f"{m} {how}" for m, how in moves.items()))
 top = vs_accumulate[vs_accumulate["synthetic_share"] == shares[-1]].assign(
     setting=lambda d: d["strategy"] + f" vs accumulate at synthetic_share {shares[-1]:g}")
-for line in studies.effect_lines(top, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
+for line in tables.effect_lines(top, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
                                  "setting"):
     print(line)
 rise = vs_share[vs_share["synthetic_share"] == shares[-1]].assign(
     setting=lambda d: d["strategy"] + f": synthetic_share {shares[-1]:g} vs {shares[0]:g}")
-for line in studies.effect_lines(rise, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
+for line in tables.effect_lines(rise, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
                                  "setting"):
     print(line)
 

@@ -43,7 +43,8 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 import pandas as pd
 from IPython.display import Image, display
 
-from labkit.analysis import studies
+from labkit.analysis import stats, tables
+from labkit.experiments import studies, study
 from labkit.experiments.parameters import check as check_parameters
 from labkit.analysis.plots import collapse_figure, lever_figure, save
 from labkit.experiments.results import write_csv
@@ -61,13 +62,13 @@ print(run.describe())
 # to both sweeps: it is one run, listed under both.
 
 # %%
-varied = studies.varied_levers(exp)  # {embedding_dim: [embedding_dim], train_steps: [train_steps]}
-per_seed = studies.late_means(table, late_rounds)
+varied = study.varied_levers(exp)  # {embedding_dim: [embedding_dim], train_steps: [train_steps]}
+per_seed = tables.late_means(table, late_rounds)
 first, last = per_seed.attrs["late_rounds"]
 n_seeds = per_seed["seed"].nunique()
 note = (f"late-round mean (rounds {first}-{last} of each run); line: mean over {n_seeds} seeds, "
         f"band: 95% t confidence interval")
-metrics = [*studies.DIVERSITY, *studies.DASHBOARD]
+metrics = [*tables.DIVERSITY, *tables.DASHBOARD]
 print(note)
 
 # %% [markdown]
@@ -91,8 +92,8 @@ Image(filename=str(written[0]), width=420)
 # %%
 rounds = table.drop_duplicates(["config_hash", "seed", "round"]).assign(
     setting=lambda d: [f"dim {e}, {s} steps" for e, s in zip(d["embedding_dim"], d["train_steps"])])
-fig = collapse_figure(rounds, {"diversity": studies.DIVERSITY, "dashboard": studies.DASHBOARD},
-                      hue="setting", errorbar=studies.ci_errorbar(95))
+fig = collapse_figure(rounds, {"diversity": tables.DIVERSITY, "dashboard": tables.DASHBOARD},
+                      hue="setting", errorbar=stats.ci_errorbar(95))
 written = save(fig, out / "capacity_rounds")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=800)
@@ -105,16 +106,16 @@ Image(filename=str(written[0]), width=800)
 
 # %%
 by = ["family", "arm", "embedding_dim", "train_steps"]
-summary = studies.summarize(per_seed, metrics, by=by)
+summary = tables.summarize(per_seed, metrics, by=by)
 vs_smallest = pd.concat([
-    studies.effects(per_seed[per_seed["family"] == family],
+    tables.effects(per_seed[per_seed["family"] == family],
                     {"arm": f"{names[0]}={per_seed.loc[per_seed['family'] == family, names[0]].min()}"},
                     metrics, by=by)
     for family, names in varied.items()], ignore_index=True)
 write_csv(summary, out / "summary.csv")
 write_csv(vs_smallest, out / "effects_vs_smallest.csv")
-display(studies.ci_table(summary, metrics, "arm"))
-display(studies.ci_table(vs_smallest, metrics, "arm", signed=True))
+display(tables.ci_table(summary, metrics, "arm"))
+display(tables.ci_table(vs_smallest, metrics, "arm", signed=True))
 
 # %% [markdown]
 # ## Reading the figure
@@ -146,9 +147,9 @@ for family, names in varied.items():
     rows = summary[summary["family"] == family]
     print(f"{family} (as {names[0]} grows):")
     for m in metrics:
-        print(f"  {m:24s} {studies.trend(rows, names[0], m)}")
+        print(f"  {m:24s} {tables.trend(rows, names[0], m)}")
 largest = pd.concat([vs_smallest[vs_smallest["family"] == f].iloc[-1:] for f in varied])
-for line in studies.effect_lines(largest.assign(setting=lambda d: d["arm"] + " vs the smallest"),
+for line in tables.effect_lines(largest.assign(setting=lambda d: d["arm"] + " vs the smallest"),
                                  ["exposure_entropy", "long_tail_share", "exposure_topic_entropy", "ctr"],
                                  "setting"):
     print(line)

@@ -46,7 +46,8 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 import pandas as pd
 from IPython.display import Image, display
 
-from labkit.analysis import studies
+from labkit.analysis import stats, tables
+from labkit.experiments import studies, study
 from labkit.experiments.parameters import check as check_parameters
 from labkit.analysis.plots import effects_figure, save, setting_colours, tradeoff_figure
 from labkit.experiments.results import write_csv
@@ -61,13 +62,13 @@ print(run.describe())
 # ## Late-round means, per setting and seed
 
 # %%
-settings = studies.arm_settings(exp)  # {arm: the levers it sets}
-per_seed = studies.late_means(table, late_rounds)
-per_seed["setting"] = [studies.setting_label(arm, settings[arm]) for arm in per_seed["arm"]]
+settings = study.arm_settings(exp)  # {arm: the levers it sets}
+per_seed = tables.late_means(table, late_rounds)
+per_seed["setting"] = [study.setting_label(arm, settings[arm]) for arm in per_seed["arm"]]
 first, last = per_seed.attrs["late_rounds"]
 n_seeds = per_seed["seed"].nunique()
 note = f"late-round mean (rounds {first}-{last}); mean over {n_seeds} seeds, 95% t confidence intervals"
-metrics = [*studies.DIVERSITY, *studies.DASHBOARD]
+metrics = [*tables.DIVERSITY, *tables.DASHBOARD]
 baseline = {"arm": "none"}
 order = list(dict.fromkeys(per_seed["setting"]))
 print(note)
@@ -81,8 +82,8 @@ print(note)
 # the baseline.
 
 # %%
-summary = studies.summarize(per_seed, metrics, by=["arm", "setting"])
-summary["pareto_front"] = studies.pareto_front(summary["ctr"], summary["exposure_entropy"])
+summary = tables.summarize(per_seed, metrics, by=["arm", "setting"])
+summary["pareto_front"] = stats.pareto_front(summary["ctr"], summary["exposure_entropy"])
 baseline_setting = summary.loc[summary["arm"] == "none", "setting"].iloc[0]
 colours = setting_colours(order, baseline_setting)
 fig = tradeoff_figure(summary, x="ctr", y="exposure_entropy", label="setting", front=summary["pareto_front"],
@@ -101,8 +102,8 @@ Image(filename=str(written[0]), width=760)
 # is clear (its interval above zero); the reading below prices only those.
 
 # %%
-effects = studies.effects(per_seed, baseline, metrics, by=["arm", "setting"])
-costs = studies.cost_per_nat(per_seed, baseline, by=["arm", "setting"])
+effects = tables.effects(per_seed, baseline, metrics, by=["arm", "setting"])
+costs = tables.cost_per_nat(per_seed, baseline, by=["arm", "setting"])
 fig = effects_figure(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
                      label="setting", colours=colours, note=f"change against none; {note}")
 written = save(fig, out / "tradeoffs_effects")
@@ -116,16 +117,16 @@ table_out = summary[["arm", "setting", "ctr", "exposure_entropy", "pareto_front"
 write_csv(table_out, out / "tradeoffs.csv")
 write_csv(summary, out / "summary.csv")
 write_csv(effects, out / "effects.csv")
-display(studies.ci_table(summary, ["ctr", "exposure_entropy", "exposure_topic_entropy", "user_taste_entropy"],
+display(tables.ci_table(summary, ["ctr", "exposure_entropy", "exposure_topic_entropy", "user_taste_entropy"],
                          "setting"))
-display(studies.ci_table(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
+display(tables.ci_table(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
                          "setting", signed=True))
 display(pd.DataFrame({
     "setting": costs["setting"],
     "entropy kept (nats)": costs["kept"].round(3),
     "CTR given up (clicks per slate)": costs["lost"].round(3),
     "CTR cost per nat kept [95% bootstrap]": [
-        "n/a (keeps no entropy)" if pd.isna(r["cost"]) else studies.ci_text(r["cost"], r["cost_low"], r["cost_high"], 3)
+        "n/a (keeps no entropy)" if pd.isna(r["cost"]) else tables.ci_text(r["cost"], r["cost_low"], r["cost_high"], 3)
         for r in costs.to_dict("records")],
 }).set_index("setting"))
 
@@ -156,14 +157,14 @@ display(pd.DataFrame({
 # %%
 front = summary[summary["pareto_front"]].sort_values("ctr")
 print("on the Pareto front (by CTR):", ", ".join(front["setting"]))
-for line in studies.effect_lines(effects, ["exposure_entropy", "ctr"], "setting"):
+for line in tables.effect_lines(effects, ["exposure_entropy", "ctr"], "setting"):
     print(line)
-gains = dict(zip(effects["setting"], (studies.direction(lo, hi) for lo, hi in
+gains = dict(zip(effects["setting"], (tables.direction(lo, hi) for lo, hi in
                                       zip(effects["exposure_entropy_low"], effects["exposure_entropy_high"]))))
 priced = costs[[gains[name] == "up" for name in costs["setting"]]].sort_values("cost")
 print("CTR cost per nat kept, cheapest first (settings whose entropy gain is clear):")
 for r in priced.to_dict("records"):
-    print(f"  {r['setting']:42s} {studies.ci_text(r['cost'], r['cost_low'], r['cost_high'], 3)}")
+    print(f"  {r['setting']:42s} {tables.ci_text(r['cost'], r['cost_low'], r['cost_high'], 3)}")
 print("no clear entropy gain:", ", ".join(name for name, how in gains.items() if how != "up") or "none")
 
 # %% [markdown]

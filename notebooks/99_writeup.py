@@ -38,14 +38,14 @@ late_rounds = 10  # rounds averaged at the end of each run (as in the study note
 # %%
 from IPython.display import Markdown, display
 
-from labkit.analysis import studies
+from labkit.experiments import paths
 from labkit.experiments.parameters import check as check_parameters
 from labkit.analysis.writeup import build_writeup
 
 check_parameters("99_writeup", scale=scale, out_dir=out_dir, writeup_dir=writeup_dir, late_rounds=late_rounds)
-out = studies.resolve(out_dir)
+out = paths.resolve(out_dir)
 results = out.parent
-target = results / "writeup" if writeup_dir is None else studies.resolve(writeup_dir)
+target = results / "writeup" if writeup_dir is None else paths.resolve(writeup_dir)
 writeup = build_writeup(results, target, last=late_rounds)
 for path in (writeup.markdown, writeup.html, writeup.numbers, *writeup.figures):
     print(f"wrote {path} ({path.stat().st_size:,} bytes)")

@@ -7,8 +7,10 @@ import pytest
 from labkit import METRIC_NAMES
 from matplotlib.transforms import Bbox
 
-from labkit.analysis.plots import (COLLAPSE_PANELS, METRIC_LABELS, _snap_layout, collapse_figure, freeze_layout,
-                          save, split_label)
+from labkit.analysis import stats, tables
+from labkit.analysis.labels import METRIC_LABELS, metric_label, split_label
+from labkit.analysis.plots import (COLLAPSE_PANELS, _snap_layout, collapse_figure, effects_figure, freeze_layout,
+                                  lever_figure, save, tradeoff_figure)
 
 
 def small_table(conditions=("ai_and_drift", "neither"), seeds=3, rounds=5) -> pd.DataFrame:
@@ -110,3 +112,72 @@ def test_a_layout_a_last_bit_apart_is_snapped_to_the_same_numbers():
 def test_save_refuses_a_path_with_a_suffix(tmp_path):
     with pytest.raises(ValueError, match="without a suffix"):
         save(collapse_figure(small_table()), tmp_path / "collapse.png")
+
+
+# --------------------------------------------------------------------------- ablation figures
+
+def per_seed_table():
+    rows = []
+    rng = np.random.default_rng(0)
+    for family, lever, values in [("epsilon_greedy", "epsilon", [0.05, 0.2, 0.5]), ("ucb", "beta", [1.0, 4.0]),
+                                  ("none", "epsilon", [0.1])]:
+        for v in values:
+            for seed in range(3):
+                row = {"arm": family, "family": family, "epsilon": 0.1, "beta": 1.0, "seed": seed}
+                row[lever] = v
+                row.update({m: rng.normal() for m in METRIC_NAMES})
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_lever_figure_has_a_panel_per_metric_and_arm_with_the_lever_values_as_ticks():
+    df = per_seed_table()
+    metrics = ["exposure_entropy", "ctr"]
+    fig = lever_figure(df[df["arm"] != "none"], metrics, x={"epsilon_greedy": "epsilon", "ucb": "beta"},
+                       col="family", baseline=df[df["arm"] == "none"], baseline_label="none (greedy)",
+                       logx=["beta"])
+    panels = {ax.get_label(): ax for ax in fig.axes}
+    assert set(panels) == {f"{m}|{c}" for m in metrics for c in ("epsilon_greedy", "ucb")}
+    ticks = [float(t.get_text()) for t in panels["ctr|epsilon_greedy"].get_xticklabels()]
+    assert ticks == [0.05, 0.2, 0.5]
+    assert panels["ctr|ucb"].get_xscale() == "log"
+    assert "epsilon" in panels["ctr|epsilon_greedy"].get_xlabel()
+    assert panels["exposure_entropy|epsilon_greedy"].get_ylabel().replace("\n", " ") == \
+        metric_label("exposure_entropy")
+    legend_texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert legend_texts == ["none (greedy)"]
+
+
+def test_lever_figure_with_hue_names_each_line_and_wraps_panels():
+    df = per_seed_table()
+    df = df[df["family"] == "epsilon_greedy"].assign(strategy=lambda d: np.where(d["seed"] % 2, "a", "b"))
+    fig = lever_figure(df, ["exposure_entropy", "coverage", "ctr"], x="epsilon", hue="strategy", ncols=2)
+    assert [ax.get_label() for ax in fig.axes if ax.get_label()][:3] == \
+        ["exposure_entropy|None", "coverage|None", "ctr|None"]
+    assert sorted(t.get_text() for t in fig.legends[0].get_texts()) == ["a", "b"]
+    assert fig.legends[0].get_title().get_text() == "strategy"
+
+
+def test_lever_figure_names_missing_columns():
+    with pytest.raises(KeyError, match="nope"):
+        lever_figure(per_seed_table(), ["nope"], x="epsilon")
+
+
+def test_tradeoff_figure_draws_every_setting_and_the_pareto_front_in_its_legend():
+    summary = tables.summarize(per_seed_table(), ["ctr", "exposure_entropy"], by=["arm", "epsilon", "beta"])
+    summary["setting"] = [f"{a} {e} {b}" for a, e, b in zip(summary["arm"], summary["epsilon"], summary["beta"])]
+    front = stats.pareto_front(summary["ctr"], summary["exposure_entropy"])
+    fig = tradeoff_figure(summary, front=front, baseline=summary["setting"].iloc[-1])
+    ax = next(a for a in fig.axes if a.get_label() == "plane")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [*summary["setting"], "Pareto front"]
+    assert ax.get_xlabel() == metric_label("ctr") and ax.get_ylabel() == metric_label("exposure_entropy")
+
+
+def test_effects_figure_lists_each_setting_top_to_bottom():
+    df = per_seed_table()
+    effects = tables.effects(df, {"arm": "none"}, ["ctr", "exposure_entropy"], by=["arm", "epsilon", "beta"])
+    effects["setting"] = [f"{a} {e} {b}" for a, e, b in zip(effects["arm"], effects["epsilon"], effects["beta"])]
+    fig = effects_figure(effects, ["exposure_entropy", "ctr"])
+    assert [ax.get_label() for ax in fig.axes] == ["exposure_entropy", "ctr"]
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == list(effects["setting"])[::-1] or labels == list(effects["setting"])

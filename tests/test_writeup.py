@@ -1,9 +1,9 @@
 """labkit.analysis.writeup: the write-up holds every figure it references and every number it
 claims, and each number matches a recomputation from its table.
 
-The recomputation here is written independently of labkit.analysis.studies (plain pandas and a
-table of Student-t critical values), on a results folder built by hand: tables with
-planted effects, and small stand-in figure files. ``check_writeup`` is also run by
+The recomputation here is written independently of labkit.analysis.stats and
+labkit.analysis.tables (plain pandas and a table of Student-t critical values), on a
+results folder built by hand: tables with planted effects, and small stand-in figure files. ``check_writeup`` is also run by
 tests/test_notebooks.py on the write-up the notebooks build from real tables.
 """
 

@@ -4,7 +4,7 @@ Pure plotting: every function here takes a tidy table (one row per condition, se
 round, one column per metric; see :func:`labkit.experiments.results.metrics_frame`) and draws it.
 No model logic lives here, so a figure can always be redrawn from its table. The
 ablation figures (:func:`lever_figure`, :func:`tradeoff_figure`, :func:`effects_figure`)
-take the per-seed and summary tables of :mod:`labkit.analysis.studies`.
+take the per-seed and summary tables of :mod:`labkit.analysis.tables`.
 
     with style():
         fig = collapse_figure(table)
@@ -26,8 +26,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from labkit.analysis.labels import (LEVER_LABELS, METRIC_LABELS, lever_label, metric_label,  # noqa: F401
-                                    split_label)
+from labkit.analysis.labels import lever_label, metric_label, split_label
+from labkit.analysis.stats import bootstrap_ci, ci_errorbar, mean_ci
 from labkit.experiments.results import atomic_write
 
 # The story of the collapse figure: diversity falls while the dashboard holds.
@@ -87,27 +87,6 @@ def _panels(metrics) -> dict[str, tuple[str, ...]]:
     return {"": tuple(metrics)}
 
 
-def bootstrap_ci(level: float = 95, n_boot: int = 1000, seed: int = 0):
-    """A seaborn ``errorbar`` callable: percentile bootstrap CI of the mean, vectorised.
-
-    The same interval as seaborn's ``("ci", level)`` (resample the values with
-    replacement ``n_boot`` times, take the central ``level``% of the resampled means),
-    but drawn in one numpy call per group instead of ``n_boot`` Python calls, and with
-    a fixed ``seed`` per group, so a redraw gives the same band.
-    """
-    def interval(values) -> tuple[float, float]:
-        values = np.asarray(values, dtype=np.float64)
-        if values.size < 2:
-            return float(values.mean()), float(values.mean())
-        rng = np.random.default_rng(seed)
-        means = values[rng.integers(0, values.size, (n_boot, values.size))].mean(axis=1)
-        tail = (100 - level) / 2
-        low, high = np.percentile(means, [tail, 100 - tail])
-        return float(low), float(high)
-
-    return interval
-
-
 def collapse_figure(
     df: pd.DataFrame,
     metrics: Mapping[str, Sequence[str]] | Sequence[str] = COLLAPSE_PANELS,
@@ -122,7 +101,7 @@ def collapse_figure(
 
     Each line is the mean over seeds; the band is ``errorbar=("ci", 95)`` by default:
     a 95% percentile-bootstrap confidence interval of that mean over seeds (1000
-    resamples, fixed bootstrap ``seed``; see :func:`bootstrap_ci`, which computes
+    resamples, fixed bootstrap ``seed``; see :func:`labkit.analysis.stats.bootstrap_ci`, which computes
     seaborn's ``("ci", 95)`` fast). Pass ``errorbar=("pi", 95)`` for the spread of
     single runs instead (any seaborn errorbar spec is passed through).
 
@@ -141,7 +120,7 @@ def collapse_figure(
       seed: bootstrap seed for the band.
 
     Each panel is titled with the metric's name and its y axis labelled with the units
-    (together, :data:`METRIC_LABELS`). Returns the figure: one axis per metric, in the
+    (together, :data:`labkit.analysis.labels.METRIC_LABELS`). Returns the figure: one axis per metric, in the
     order given, each with ``ax.get_label() == metric``. The shared legend sits in the first free panel slot
     (an axis-off axes labelled ``"legend"``), or below the grid when no slot is free.
     """
@@ -281,8 +260,6 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "*")  # one per lin
 
 def _errorbar(errorbar):
     if errorbar is None or (isinstance(errorbar, tuple) and errorbar and errorbar[0] == "t"):
-        from labkit.analysis.studies import ci_errorbar
-
         return ci_errorbar(errorbar[1] if isinstance(errorbar, tuple) and len(errorbar) > 1 else 95)
     return errorbar
 
@@ -310,9 +287,9 @@ def lever_figure(
     """Metric against lever value: one row of panels per metric, one column per ``col`` value.
 
     Each line is the mean over seeds of a per-seed value (say the late-round mean of
-    :func:`labkit.analysis.studies.late_means`), with markers at the lever values swept and a
+    :func:`labkit.analysis.tables.late_means`), with markers at the lever values swept and a
     band: by default the 95% Student-t confidence interval of the mean over seeds
-    (:func:`labkit.analysis.studies.ci_errorbar`; any seaborn errorbar spec is passed through).
+    (:func:`labkit.analysis.stats.ci_errorbar`; any seaborn errorbar spec is passed through).
 
     Args:
       per_seed: one row per point and seed, one column per metric and per lever.
@@ -357,8 +334,6 @@ def lever_figure(
             for i, metric in enumerate(metrics):
                 ax = grid[divmod(i, ncols)] if wrap else grid[i, j]
                 if baseline is not None and metric in baseline:
-                    from labkit.analysis.studies import mean_ci
-
                     mean, low, high = mean_ci(baseline[metric])
                     if not np.isnan(low):
                         ax.axhspan(low, high, color="0.88", lw=0, zorder=0)
@@ -422,9 +397,9 @@ def tradeoff_figure(
     """Engagement against diversity: one point per setting, with its CI cross.
 
     ``summary``: one row per setting with columns ``x``, ``x_low``, ``x_high``, ``y``,
-    ``y_low``, ``y_high`` (:func:`labkit.analysis.studies.summarize`) and ``label`` (the legend
+    ``y_low``, ``y_high`` (:func:`labkit.analysis.tables.summarize`) and ``label`` (the legend
     entry, naming the lever values). ``front``: mask of the rows on the Pareto front
-    (:func:`labkit.analysis.studies.pareto_front`), joined by a dotted line. ``baseline``: the label
+    (:func:`labkit.analysis.stats.pareto_front`), joined by a dotted line. ``baseline``: the label
     drawn in black. ``annotate``: {label: short text} written beside each point, so the
     figure reads without colour. The axes carry the metrics' labels with units; the
     legend sits on the right. The main axis has ``ax.get_label() == "plane"``.
@@ -532,7 +507,7 @@ def effects_figure(
     """Each setting's effect against the baseline, with its CI: one panel per metric.
 
     ``effects``: one row per setting with, per metric, the mean difference ``m`` and
-    ``m_low``, ``m_high`` (:func:`labkit.analysis.studies.effects`). Settings run top to bottom in
+    ``m_low``, ``m_high`` (:func:`labkit.analysis.tables.effects`). Settings run top to bottom in
     the table's order; a vertical line marks no effect. Panels are labelled by metric.
     """
     labels = list(effects[label])
@@ -560,6 +535,5 @@ def effects_figure(
     return fig
 
 
-__all__ = ["METRIC_LABELS", "COLLAPSE_PANELS", "PALETTE", "RC", "LEVER_LABELS", "style", "metric_label",
-           "freeze_layout", "split_label", "lever_label", "bootstrap_ci", "collapse_figure", "lever_figure",
+__all__ = ["COLLAPSE_PANELS", "PALETTE", "RC", "style", "freeze_layout", "collapse_figure", "lever_figure",
            "setting_colours", "tradeoff_figure", "place_labels", "effects_figure", "save"]

@@ -14,9 +14,9 @@ and writes::
 No number in the text is typed in: each is computed here from the tables, as a *claim*
 (:class:`Claim`), and the sentences and the headline table are built from the claims.
 An effect is a paired difference over seeds of late-round means
-(:func:`labkit.analysis.studies.late_means`, :func:`labkit.analysis.studies.paired_differences`) with a
+(:func:`labkit.analysis.tables.late_means`, :func:`labkit.analysis.stats.paired_differences`) with a
 95% Student-t interval; the cost in clicks of each nat of entropy kept is
-:func:`labkit.analysis.studies.cost_per_nat`.
+:func:`labkit.analysis.tables.cost_per_nat`.
 
 The text is built as a list of blocks (heading, paragraph, list, table, figure) that two
 small renderers turn into Markdown and HTML, so both files say the same thing.
@@ -36,9 +36,10 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from labkit.analysis import studies
+from labkit.analysis import stats, tables
 from labkit.analysis.labels import split_label
 from labkit.experiments.results import atomic_write, write_json
+from labkit.experiments.study import setting_label
 
 LEVEL = 95
 
@@ -162,7 +163,7 @@ def _select(frame: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _per_seed(table: pd.DataFrame, last: int) -> pd.DataFrame:
-    return studies.late_means(table, last)
+    return tables.late_means(table, last)
 
 
 def difference(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, treatment: Mapping[str, Any],
@@ -170,11 +171,11 @@ def difference(table: pd.DataFrame, table_name: str, claim_id: str, metric: str,
     """A ``difference`` claim: treatment minus baseline, paired by seed, late-round means."""
     per_seed = _per_seed(table, last)
     rows = pd.concat([_select(per_seed, treatment), _select(per_seed, baseline)])
-    diffs = studies.paired_differences(rows, baseline, [metric])
-    mean, low, high = studies.mean_ci(diffs[metric], LEVEL)
+    diffs = stats.paired_differences(rows, baseline, [metric])
+    mean, low, high = stats.mean_ci(diffs[metric], LEVEL)
     return Claim(claim_id, "difference", table_name, metric, dict(treatment), dict(baseline),
                  per_seed.attrs["late_rounds"], sorted(int(s) for s in diffs["seed"]), mean, low, high,
-                 studies.ci_text(mean, low, high, DIGITS, signed=True))
+                 tables.ci_text(mean, low, high, DIGITS, signed=True))
 
 
 def level(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, treatment: Mapping[str, Any],
@@ -182,16 +183,16 @@ def level(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, trea
     """A ``level`` claim: the mean over seeds of the treatment's late-round mean."""
     late = _per_seed(table, last)
     per_seed = _select(late, treatment)
-    mean, low, high = studies.mean_ci(per_seed[metric], LEVEL)
+    mean, low, high = stats.mean_ci(per_seed[metric], LEVEL)
     return Claim(claim_id, "level", table_name, metric, dict(treatment), None,
                  late.attrs["late_rounds"], sorted(int(s) for s in per_seed["seed"]),
-                 mean, low, high, studies.ci_text(mean, low, high, DIGITS))
+                 mean, low, high, tables.ci_text(mean, low, high, DIGITS))
 
 
 def cost(table: pd.DataFrame, table_name: str, claim_id: str, treatment: Mapping[str, Any],
          baseline: Mapping[str, Any], last: int, diversity: str = "exposure_entropy",
          engagement: str = "ctr", gain: Claim | None = None) -> Claim:
-    """A ``cost_per_nat`` claim (:func:`labkit.analysis.studies.cost_per_nat`); NaN when nothing is kept.
+    """A ``cost_per_nat`` claim (:func:`labkit.analysis.tables.cost_per_nat`); NaN when nothing is kept.
 
     ``gain``: the ``difference`` claim of ``diversity`` for the same comparison; when its
     interval is not above zero, the price of a gain that may not exist is not written
@@ -199,14 +200,14 @@ def cost(table: pd.DataFrame, table_name: str, claim_id: str, treatment: Mapping
     """
     per_seed = _per_seed(table, last)
     rows = pd.concat([_select(per_seed, treatment), _select(per_seed, baseline)])
-    out = studies.cost_per_nat(rows, baseline, diversity, engagement, by=list(treatment), level=LEVEL)
+    out = tables.cost_per_nat(rows, baseline, diversity, engagement, by=list(treatment), level=LEVEL)
     row = out.iloc[0]
     if pd.isna(row["cost"]):
         text = "n/a (keeps no entropy)"
-    elif gain is not None and studies.direction(gain.low, gain.high) != "up":
+    elif gain is not None and tables.direction(gain.low, gain.high) != "up":
         text = "n/a (no clear entropy gain)"
     else:
-        text = studies.ci_text(row["cost"], row["cost_low"], row["cost_high"], DIGITS)
+        text = tables.ci_text(row["cost"], row["cost_low"], row["cost_high"], DIGITS)
     return Claim(claim_id, "cost_per_nat", table_name, diversity, dict(treatment), dict(baseline),
                  per_seed.attrs["late_rounds"], sorted(int(s) for s in per_seed["seed"].unique()),
                  float(row["cost"]), float(row["cost_low"]), float(row["cost_high"]), text,
@@ -240,10 +241,10 @@ class Findings:
 
 
 def _word(claim: Claim, up: str, down: str, unclear: str) -> str:
-    return {"up": up, "down": down, "unclear": unclear}[studies.direction(claim.low, claim.high)]
+    return {"up": up, "down": down, "unclear": unclear}[tables.direction(claim.low, claim.high)]
 
 
-def findings(results: str | os.PathLike, last: int = studies.LATE_ROUNDS) -> Findings:
+def findings(results: str | os.PathLike, last: int = tables.LATE_ROUNDS) -> Findings:
     """Compute every claim of the report from the tables under ``results``."""
     results = Path(results)
     claims: dict[str, Claim] = {}
@@ -286,8 +287,8 @@ def findings(results: str | os.PathLike, last: int = studies.LATE_ROUNDS) -> Fin
     baseline = {"arm": "none"}
     add(level(table, name, "tradeoffs.none.exposure_entropy", "exposure_entropy", baseline, last))
     add(level(table, name, "tradeoffs.none.ctr", "ctr", baseline, last))
-    summary = studies.summarize(_per_seed(table, last), ["ctr", "exposure_entropy"], by=["arm"])
-    front = dict(zip(summary["arm"], studies.pareto_front(summary["ctr"], summary["exposure_entropy"])))
+    summary = tables.summarize(_per_seed(table, last), ["ctr", "exposure_entropy"], by=["arm"])
+    front = dict(zip(summary["arm"], stats.pareto_front(summary["ctr"], summary["exposure_entropy"])))
     mitigations = []
     for arm in arms:
         if arm == "none":
@@ -296,14 +297,14 @@ def findings(results: str | os.PathLike, last: int = studies.LATE_ROUNDS) -> Fin
                for m in MITIGATION_METRICS}
         c = add(cost(table, name, f"tradeoffs.{arm}.cost_per_nat", {"arm": arm}, baseline, last,
                      gain=got["exposure_entropy"]))
-        label = studies.setting_label(arm, settings.get(arm, {}))
+        label = setting_label(arm, settings.get(arm, {}))
         rows.append({"label": label, "study": "06", "cells": {m: got[m].id for m in MITIGATION_METRICS},
                      "cost": c.id, "front": bool(front[arm])})
         mitigations.append((arm, label, got, c))
-    on_front = [studies.setting_label(a, settings.get(a, {})) for a in arms if front[a]]
-    raised = [m for m in mitigations if studies.direction(m[2]["exposure_entropy"].low,
+    on_front = [setting_label(a, settings.get(a, {})) for a in arms if front[a]]
+    raised = [m for m in mitigations if tables.direction(m[2]["exposure_entropy"].low,
                                                           m[2]["exposure_entropy"].high) == "up"]
-    costly = [m for m in mitigations if studies.direction(m[2]["ctr"].low, m[2]["ctr"].high) == "down"]
+    costly = [m for m in mitigations if tables.direction(m[2]["ctr"].low, m[2]["ctr"].high) == "down"]
     best = max(mitigations, key=lambda m: m[2]["exposure_entropy"].mean)
     priced = [m for m in raised if not pd.isna(m[3].mean)]
     free = [m for m in priced if m[3].mean <= 0]  # entropy kept and, on average, no click lost
@@ -597,7 +598,7 @@ def numbers_json(f: Findings) -> dict[str, Any]:
 
 
 def build_writeup(results: str | os.PathLike, out: str | os.PathLike | None = None,
-                  last: int = studies.LATE_ROUNDS) -> Writeup:
+                  last: int = tables.LATE_ROUNDS) -> Writeup:
     """Read the study results under ``results`` and write the report into ``out``
     (default ``results/writeup``): writeup.md, writeup.html, numbers.json, figures/."""
     results = Path(results)

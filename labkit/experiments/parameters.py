@@ -16,6 +16,7 @@ import numbers
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from labkit.experiments.paths import repo_root, resolve
 from labkit.sim.config import LEVERS, ConfigError
 
 
@@ -67,8 +68,6 @@ def check(notebook: str, root: str | Path | None = None, only_choices: Iterable[
     :data:`labkit.sim.config.LEVERS`, any other by :data:`RULES`; ``experiment`` must name an
     existing file and ``scale`` one of its scales. Raises :class:`ConfigError`.
     """
-    from labkit.analysis.studies import repo_root, resolve
-
     base = Path(root) if root is not None else repo_root()
     checked: dict[str, Any] = {}
     for name, value in values.items():

@@ -30,6 +30,11 @@ static combinations gets one label per combination (``explore [policy=softmax]``
 named condition is also an arm (its label is its name, every lever a single value), so
 ``labkit sweep`` on a study with conditions and no grid runs the conditions. Every arm,
 every value and every resolved point is validated by :func:`load` before anything runs.
+
+**Arm labels.** Figures and tables group points by the family of their arm
+(:func:`arm_families`), sweep each family along the levers it varies
+(:func:`varied_levers`) and name a setting by its arm and lever values
+(:func:`setting_label`).
 """
 
 from __future__ import annotations
@@ -256,3 +261,48 @@ def load(path: str | Path, scale: str | None = None) -> Experiment:
     path = Path(path)
     experiment = resolve(read_yaml(path), scale, where=str(path), name=path.stem)
     return dataclasses.replace(experiment, source=str(path))
+
+
+# --------------------------------------------------------------------------- arm labels
+
+def arm_families(experiment: Experiment) -> dict[str, str]:
+    """{point label: the family of the arm it came from}, the name figures and tables group by.
+
+    A family is the arm's ``label`` if it has one, else the levers it varies
+    (``embedding_dim``). An arm that crosses static levers gives one point label per
+    combination (``explore [policy=softmax]``), all of one family.
+    """
+    out = {}
+    for arm in experiment.arms:
+        varied = [name for name, values in arm.levers if len(values) > 1]
+        family = arm.label or ", ".join(varied) or arm.fallback
+        for label, _ in arm.points():
+            out[label] = family
+    return out
+
+
+def varied_levers(experiment: Experiment) -> dict[str, list[str]]:
+    """{family (:func:`arm_families`): the levers its arm takes several values of}."""
+    families = arm_families(experiment)
+    out: dict[str, list[str]] = {}
+    for arm in experiment.arms:
+        family = families[arm.points()[0][0]]
+        out[family] = [name for name, values in arm.levers if len(values) > 1]
+    return out
+
+
+def arm_settings(experiment: Experiment) -> dict[str, dict[str, Any]]:
+    """{point label: the lever values its arm sets}, meant for arms that set single values
+    (for an arm with several points, the last point's values)."""
+    return {label: dict(levers) for label, levers, _ in experiment.points()}
+
+
+def setting_label(arm: str, levers: Mapping[str, Any]) -> str:
+    """``epsilon_greedy (epsilon=0.2)``: an arm and the lever values it sets, for legends.
+
+    ``arm``: the arm's label; ``levers``: {lever: value}. ``policy`` and ``data_strategy``
+    are left out: the arm's name says them.
+    """
+    shown = ", ".join(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+                      for name, value in levers.items() if name not in ("policy", "data_strategy"))
+    return f"{arm} ({shown})" if shown else arm
