@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from labkit.sim.config import LEVERS
 from labkit.sim.loop import METRIC_NAMES
 
 # A human label, with units, for every metric of labkit.sim.loop.METRIC_NAMES.
@@ -30,21 +31,8 @@ METRIC_LABELS: dict[str, str] = {
 }
 assert set(METRIC_LABELS) == set(METRIC_NAMES), "every metric needs a label"
 
-# A human label, with units or meaning, for each lever a study puts on an axis.
-LEVER_LABELS: dict[str, str] = {
-    "epsilon": "epsilon (share of slots explored)",
-    "beta": "beta (bonus scale, logits)",
-    "novelty_weight": "novelty weight (logits per nat)",
-    "reserve_share": "reserve share (of slots)",
-    "temperature": "temperature (logits)",
-    "mmr_lambda": "MMR lambda (weight of relevance)",
-    "synthetic_share": "synthetic share (of new items)",
-    "synthetic_weight": "synthetic weight (loss weight of AI rows)",
-    "drift": "drift (rate per click)",
-    "embedding_dim": "embedding dimension",
-    "train_steps": "optimizer steps per round",
-    "generator_temperature": "GenAI temperature",
-}
+# Each lever's axis label, from its declaration (labkit.sim.levers.Lever.label).
+LEVER_LABELS: dict[str, str] = {name: lever.label for name, lever in LEVERS.items() if lever.label}
 
 
 def metric_label(metric: str) -> str:

@@ -24,7 +24,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit.sim.config import Params, Static
+from typing import TYPE_CHECKING
+
+from labkit.sim.levers import PARAM, STATIC, Lever
+
+if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
+    from labkit.sim.config import Params, Static
+from labkit.sim.policies import Slate, explore
 from labkit.sim.world import Catalog
 
 
@@ -89,21 +95,41 @@ def ai_influenced(log: Log) -> Bool[Array, "rounds users k"]:
     return log.synthetic | log.influenced[:, :, None]
 
 
-# A data strategy: (log, valid impressions, current round, static, params) -> weight per impression.
-# A row's weight may depend on that row and the current round only (not on other rows):
-# incremental retraining (clicked_rows, update_totals) applies strategies to one round of
-# the log, or to the clicked impressions alone.
-Strategy = Callable[[Log, Bool[Array, "rounds users k"], Int[Array, ""], Static, Params],
-                    Float[Array, "rounds users k"]]
+class Strategy(NamedTuple):
+    """A data strategy: which logged impressions retrain the recommender, and how much each weighs.
+
+    One value of this interface is the whole strategy; the loop, the training table and
+    the incremental retraining ask it and never branch on its name.
+
+    * ``rows(log, valid, round, static, params) -> weight[rounds, users, k]``: the loss
+      weight of each valid impression (0 drops it). It may depend on that row and the
+      current round only, not on other rows: incremental retraining
+      (:func:`clicked_rows`, :func:`update_totals`, ``Recommender.update``) applies it to
+      one round of the log, or to the clicked impressions alone.
+    * ``window(static) -> int`` or None: a windowed strategy keeps only the last
+      ``window`` rounds; each round, the round that leaves it (:func:`left_window`) is
+      taken out of the running totals. None keeps every round.
+    * ``slate(key, slate, catalog, params) -> Slate`` or None: a strategy that changes
+      what is shown (a reserved exploration stream) rewrites each round's slates before
+      the users choose.
+
+    Calling the strategy gives its weights, window included.
+    """
+
+    rows: Callable[[Log, Bool[Array, "rounds users k"], Int[Array, ""], Static, Params],
+                   Float[Array, "rounds users k"]]
+    window: Callable[[Static], int] | None = None
+    slate: Callable[[Array, Slate, Catalog, Params], Slate] | None = None
+
+    def __call__(self, log: Log, valid: Bool[Array, "rounds users k"], round_: Int[Array, ""], static: Static,
+                 params: Params) -> Float[Array, "rounds users k"]:
+        if self.window is not None:
+            valid = valid & (log.round > round_ - self.window(static))[:, None, None]
+        return self.rows(log, valid, round_, static, params)
 
 
-def _accumulate(log, valid, round_, static, params):
+def _every_valid_row(log, valid, round_, static, params):
     return valid.astype(jnp.float32)
-
-
-def _replace(log, valid, round_, static, params):
-    recent = log.round > round_ - static.window
-    return (valid & recent[:, None, None]).astype(jnp.float32)
 
 
 def _downweight(log, valid, round_, static, params):
@@ -120,12 +146,16 @@ def _reserve(log, valid, round_, static, params):
     return (valid & log.organic).astype(jnp.float32)
 
 
+def _reserve_slate(key, slate, catalog, params):
+    return explore(key, slate, catalog.alive, params.reserve_share)
+
+
 STRATEGIES: dict[str, Strategy] = {
-    "accumulate": _accumulate,
-    "replace": _replace,
-    "downweight": _downweight,
-    "human_only": _human_only,
-    "reserve": _reserve,
+    "accumulate": Strategy(_every_valid_row),
+    "replace": Strategy(_every_valid_row, window=lambda static: static.window),
+    "downweight": Strategy(_downweight),
+    "human_only": Strategy(_human_only),
+    "reserve": Strategy(_reserve, slate=_reserve_slate),
 }
 
 
@@ -136,11 +166,16 @@ def still_held(log: Log, item_uid: Int[Array, "items"]) -> Bool[Array, "rounds u
     return (log.round[:, None, None] >= 0) & (item_uid[log.item] == log.uid)
 
 
+def strategy(static: Static) -> Strategy:
+    """The data strategy the config chose."""
+    return STRATEGIES[static.data_strategy]
+
+
 def strategy_weight(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""], static: Static,
                     params: Params) -> Float[Array, "rounds users k"]:
     """The data strategy's weight at ``round_`` for each logged impression that counts
     (:func:`still_held` by ``item_uid``)."""
-    return STRATEGIES[static.data_strategy](log, still_held(log, item_uid), round_, static, params)
+    return strategy(static)(log, still_held(log, item_uid), round_, static, params)
 
 
 def training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], static: Static,
@@ -223,9 +258,10 @@ def round_of(log: Log, round_: Int[Array, ""]) -> Log:
 
 
 def left_window(log: Log, round_: Int[Array, ""], static: Static) -> tuple[Log, Bool[Array, ""]]:
-    """The round that leaves ``replace``'s window at ``round_`` (as a log of one round), and
-    whether there is one (the run is older than the window and the round was logged)."""
-    gone = round_ - static.window
+    """The round that leaves a windowed strategy's window at ``round_`` (as a log of one
+    round), and whether there is one (the run is older than the window and the round was
+    logged). Only for strategies with a ``window``."""
+    gone = round_ - strategy(static).window(static)
     old = round_of(log, gone)
     return old, (gone >= 0) & (old.round[0] == gone)
 
@@ -260,13 +296,13 @@ def update_totals(totals: TrainingTotals, log: Log, catalog: Catalog, round_: In
                   static: Static, params: Params) -> TrainingTotals:
     """The totals after round ``round_`` was logged, equal to summing :func:`training_data`'s
     weights by slot: a reused slot's totals belonged to the item that left; the round's
-    impressions come in; under ``replace``, the round that left the window goes out."""
+    impressions come in; under a windowed strategy, the round that left the window goes out."""
     fresh = catalog.uid != totals.uid
     weight = jnp.where(fresh, 0.0, totals.weight)
     ai_weight = jnp.where(fresh, 0.0, totals.ai_weight)
     item, w, ai = _weighted_round(round_of(log, round_), catalog.uid, round_, static, params)
     weight, ai_weight = weight.at[item].add(w), ai_weight.at[item].add(w * ai)
-    if static.data_strategy == "replace":
+    if strategy(static).window is not None:
         old, present = left_window(log, round_, static)
         item, w, ai = _weighted_round(old, totals.uid, round_ - 1, static, params)
         w = jnp.where(present & ~fresh[item], w, 0.0)
@@ -298,3 +334,14 @@ def interaction_table(log: Log) -> dict[str, Int[Array, "n"]]:
     click = np.asarray(log.click)
     r, u, _ = np.nonzero(click)
     return {"user": u, "item": np.asarray(log.uid)[click], "round": np.asarray(log.round)[r]}
+
+
+LEVERS = (
+    Lever("data_strategy", STATIC, str, "accumulate", "which logged rows retrain the recommender",
+          choices=STRATEGIES),
+    Lever("window", STATIC, int, 5, "replace strategy: rounds of log kept for retraining", 1, 100_000),
+    Lever("synthetic_weight", PARAM, float, 0.1, "downweight strategy: loss weight of AI-influenced rows",
+          0.0, 1.0, label="synthetic weight (loss weight of AI rows)"),
+    Lever("reserve_share", PARAM, float, 0.1, "reserve strategy: share of slates given to the exploration stream",
+          0.0, 1.0, label="reserve share (of slots)"),
+)

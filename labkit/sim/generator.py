@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from labkit.sim.levers import PARAM, STATIC, Lever
+
 # Topic weights below this are treated as this when taking logs (Dirichlet items are sparse).
 _FLOOR = 1e-6
 
@@ -65,3 +67,18 @@ def sample(key: Array, generator: Generator, n: int, temperature: Float[Array, "
            ) -> Float[Array, "n topics"]:
     """Draw ``n`` synthetic items (features on the topic simplex)."""
     return jax.nn.softmax(sample_latent(key, generator, n, temperature), axis=-1)
+
+
+# What the GenAI is refitted to each round (labkit.sim.loop.refit_generator reads the choice).
+OBJECTIVES = ("likelihood", "engagement")
+
+LEVERS = (
+    Lever("synthetic_share", PARAM, float, 0.0, "share of new items made by the GenAI", 0.0, 1.0,
+          label="synthetic share (of new items)"),
+    Lever("generator_temperature", PARAM, float, 0.5,
+          "GenAI sampling temperature (<1 mode-seeking, lower entropy)", 0.0, 100.0, low_open=True,
+          label="GenAI temperature"),
+    Lever("generator_objective", STATIC, str, "likelihood",
+          "what the GenAI fits: engaged items (likelihood) or predicted clicks (engagement)",
+          choices=OBJECTIVES),
+)

@@ -29,7 +29,7 @@ from labkit.sim import world as world_mod
 from labkit.sim.config import Config, Params, Static
 from labkit.sim.devices import over_devices
 from labkit.sim.prng import unrolled_threefry
-from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, explore, novelty_bonus
+from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, novelty_bonus
 from labkit.sim.recommenders import RECOMMENDERS, World
 
 
@@ -96,9 +96,9 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     consumed = consumed_history(state.log, catalog) if static.consumption == "once" else None
     slate, predicted_share = recommend(k_recommend, state.recommender, World(catalog, users), context,
                                        static, params, consumed)
-    if static.data_strategy == "reserve":
-        # The reserved exploration stream: its impressions are the only training rows.
-        slate = explore(k_reserve, slate, catalog.alive, params.reserve_share)
+    strategy = data_mod.strategy(static)
+    if strategy.slate is not None:  # a strategy that changes what is shown (reserve's exploration stream)
+        slate = strategy.slate(k_reserve, slate, catalog, params)
 
     # 3. choice
     slate_features = catalog.features[slate.items]

@@ -25,7 +25,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit.sim.config import Params
+from typing import TYPE_CHECKING
+
+from labkit.sim.levers import PARAM, STATIC, Lever
+
+if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
+    from labkit.sim.config import Params
 
 # Scores of dead slots: low enough that no live item ever ranks below one.
 NEG = -1e9
@@ -45,7 +50,7 @@ class Slate(NamedTuple):
     organic: Bool[Array, "users k"]  # True where exploration, not ranking, chose the item
 
 
-Policy = Callable[[Array, Float[Array, "users items"], SlateContext, Params, int], Slate]
+Policy = Callable[[Array, Float[Array, "users items"], SlateContext, "Params", int], Slate]
 
 
 def novelty_bonus(context: SlateContext, params: Params) -> Float[Array, "items"]:
@@ -237,3 +242,18 @@ POLICIES: dict[str, Policy] = {
     "thompson": thompson,
     "mmr": mmr,
 }
+
+
+LEVERS = (
+    Lever("policy", STATIC, str, "greedy", "how scores become a slate", choices=POLICIES),
+    Lever("temperature", PARAM, float, 1.0, "softmax policy: Plackett-Luce sampling temperature",
+          0.0, 1e6, label="temperature (logits)"),
+    Lever("epsilon", PARAM, float, 0.1, "epsilon_greedy policy: chance a slot is explored", 0.0, 1.0,
+          label="epsilon (share of slots explored)"),
+    Lever("beta", PARAM, float, 1.0, "ucb policy: weight of the exposure bonus beta/sqrt(1+n)", 0.0, 1e6,
+          label="beta (bonus scale, logits)"),
+    Lever("novelty_weight", PARAM, float, 0.0, "weight of the novelty bonus -log popularity added to scores",
+          0.0, 1e6, label="novelty weight (logits per nat)"),
+    Lever("mmr_lambda", PARAM, float, 0.5, "mmr policy: relevance weight (1 = pure relevance)", 0.0, 1.0,
+          label="MMR lambda (weight of relevance)"),
+)

@@ -31,7 +31,12 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, Int
 
-from labkit.sim.config import Params, Static
+from typing import TYPE_CHECKING
+
+from labkit.sim.levers import PARAM, STATIC, Lever
+
+if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
+    from labkit.sim.config import Params, Static
 from labkit.sim import data as data_mod
 from labkit.sim.data import Log, TrainingData
 from labkit.sim.users import Users
@@ -99,7 +104,7 @@ def _popularity_update(state, log, round_, world, key, static, params):
     # in: this round's clicks
     item, weight = data_mod.clicked_rows(data_mod.round_of(log, round_), catalog.uid, round_, static, params)
     clicks = clicks.at[item[0]].add(weight[0])
-    if static.data_strategy == "replace":
+    if data_mod.strategy(static).window is not None:
         # out: the round that left the window (counted last round, slot not reused since)
         item, weight = _left_window(state.uid, log, round_, static, params)
         clicks = clicks.at[item].add(-jnp.where(fresh[item], 0.0, weight))
@@ -107,7 +112,7 @@ def _popularity_update(state, log, round_, world, key, static, params):
 
 
 def _left_window(uid, log, round_, static, params):
-    """The clicks of the round that leaves ``replace``'s window at ``round_``, weighted as
+    """The clicks of the round that leaves a windowed strategy's window at ``round_``, weighted as
     they were counted last round (their slots checked against ``uid``, the catalog then)."""
     old, present = data_mod.left_window(log, round_, static)
     item, weight = data_mod.clicked_rows(old, uid, round_ - 1, static, params)
@@ -179,7 +184,7 @@ def _content_update(state, log, round_, world, key, static, params):
     total = state.total + weight[0][:, None] * catalog.features[item[0]]
     if static.new_items > 0:
         total = total - _reused_clicks(state, log, round_, catalog, static, params)
-    if static.data_strategy == "replace":
+    if data_mod.strategy(static).window is not None:
         # out: the round that left the window, with the features its items had
         item, weight = _left_window(state.uid, log, round_, static, params)
         total = total - weight[:, None] * state.features[item]
@@ -292,3 +297,14 @@ mf = Recommender(
 RECOMMENDERS: dict[str, Recommender] = {
     "random": random, "popularity": popularity, "ideal": ideal, "content": content, "mf": mf,
 }
+
+
+LEVERS = (
+    Lever("recommender", STATIC, str, "mf", "scoring model", choices=RECOMMENDERS),
+    Lever("embedding_dim", STATIC, int, 16, "MF capacity: embedding dimension", 1, 4096,
+          label="embedding dimension"),
+    Lever("train_steps", STATIC, int, 10, "MF capacity: optimizer steps per round", 0, 100_000,
+          label="optimizer steps per round"),
+    Lever("learning_rate", PARAM, float, 0.05, "MF optimizer (Adam) learning rate", 0.0, 10.0, low_open=True),
+    Lever("l2", PARAM, float, 1e-3, "MF L2 regularization", 0.0, 100.0),
+)

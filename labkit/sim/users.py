@@ -15,7 +15,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit.sim.config import Params, Static
+from typing import TYPE_CHECKING
+
+from labkit.sim.levers import PARAM, STATIC, Lever
+
+if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
+    from labkit.sim.config import Params, Static
 
 
 class Users(NamedTuple):
@@ -78,3 +83,18 @@ def drift(users: Users, consumed: Float[Array, "users topics"], clicked: Bool[Ar
 def influenced(users: Users, threshold: Float[Array, ""]) -> Bool[Array, "users"]:
     """Users whose taste has moved more than ``threshold`` (total variation) from where it began."""
     return 0.5 * jnp.abs(users.theta - users.theta0).sum(axis=1) > threshold
+
+
+LEVERS = (
+    Lever("drift", PARAM, float, 0.0, "rate at which users' preferences move toward what they consume",
+          0.0, 1.0, label="drift (rate per click)"),
+    Lever("influence_threshold", PARAM, float, 0.1,
+          "total-variation distance from initial tastes beyond which a user counts as AI-influenced",
+          0.0, 1.0),
+    Lever("choice_sharpness", PARAM, float, 10.0, "inverse noise of the users' logit choice over true utility",
+          0.0, 1e4),
+    Lever("no_click_logit", PARAM, float, 3.0, "logit of the no-click option in the choice model", -100.0, 100.0),
+    Lever("position_bias", PARAM, float, 0.5, "logit penalty per log2(1 + slate position)", 0.0, 100.0),
+    Lever("user_concentration", PARAM, float, 0.3, "Dirichlet concentration of users' initial tastes",
+          0.0, 1e4, low_open=True),
+)

@@ -16,7 +16,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from labkit.sim.config import Params, Static
+from typing import TYPE_CHECKING
+
+from labkit.sim.levers import PARAM, STATIC, Lever
+
+if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
+    from labkit.sim.config import Params, Static
 
 # Dirichlet parameters below this underflow the gamma sampler in float32.
 _MIN_ALPHA = 1e-2
@@ -105,3 +110,12 @@ def initial_catalog(key: Array, static: Static, params: Params, creators: Creato
     catalog, _ = insert(empty_catalog(static), features, jnp.zeros(static.initial_items, bool),
                         creator, jnp.int32(-1))
     return catalog
+
+
+LEVERS = (
+    Lever("style_concentration", PARAM, float, 0.3, "Dirichlet concentration of creators' topic styles",
+          0.0, 1e4, low_open=True),
+    Lever("creator_focus", PARAM, float, 5.0, "how closely a creator's items follow the creator's style",
+          0.0, 1e4, low_open=True),
+    Lever("creator_zipf", PARAM, float, 1.0, "Zipf exponent of creators' activity (heavy tail)", 0.0, 10.0),
+)
