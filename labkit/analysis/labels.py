@@ -3,33 +3,10 @@
 from __future__ import annotations
 
 from labkit.sim.config import LEVERS
-from labkit.sim.loop import METRIC_NAMES
+from labkit.sim.measure import METRICS
 
-# A human label, with units, for every metric of labkit.sim.loop.METRIC_NAMES.
-METRIC_LABELS: dict[str, str] = {
-    "exposure_entropy": "exposure entropy (nats)",
-    "exposure_effective_items": "effective items exposed (items, exp entropy)",
-    "consumption_entropy": "consumption entropy (nats)",
-    "consumption_effective_items": "effective items consumed (items, exp entropy)",
-    "exposure_topic_entropy": "exposure topic entropy (nats)",
-    "consumption_topic_entropy": "consumption topic entropy (nats)",
-    "exposure_gini": "exposure Gini (0 equal, 1 one item)",
-    "coverage": "catalog coverage (share of live items)",
-    "long_tail_share": "long-tail exposure (share, bottom 80%)",
-    "homogenization": "homogenization (Jaccard, user pairs)",
-    "intra_list_diversity": "intra-list diversity (mean cosine distance)",
-    "novelty": "novelty (bits per exposure)",
-    "preference_drift": "preference drift (TV distance from start)",
-    "preference_spread": "preference spread (TV distance to mean)",
-    "user_taste_entropy": "user taste entropy (nats)",
-    "synthetic_exposure_share": "synthetic exposure (share of impressions)",
-    "synthetic_catalog_share": "synthetic catalog (share of live items)",
-    "training_ai_share": "AI-influenced training (share of weight)",
-    "ctr": "CTR (clicks per slate)",
-    "true_utility": "true utility (per slate; 0 without a click)",
-    "alive_items": "live items (count)",
-}
-assert set(METRIC_LABELS) == set(METRIC_NAMES), "every metric needs a label"
+# Each metric's label, with units, from its declaration (labkit.sim.measure.METRICS).
+METRIC_LABELS: dict[str, str] = {name: metric.label for name, metric in METRICS.items()}
 
 # Each lever's axis label, from its declaration (labkit.sim.levers.Lever.label).
 LEVER_LABELS: dict[str, str] = {name: lever.label for name, lever in LEVERS.items() if lever.label}

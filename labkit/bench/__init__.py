@@ -57,7 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from labkit.sim import loop, prng
+from labkit.sim import loop, measure, prng
 from labkit.sim.config import Config, ConfigError, params_grid
 from labkit.sim.devices import devices_for
 
@@ -480,8 +480,9 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
         slate = jax.random.randint(k_slate, (static.n_users, static.slate_size), 0, static.n_items)
         features = s.catalog.features[slate]
         clicked = jax.random.bernoulli(k_click, 0.75, (static.n_users,))
-        return loop.round_metrics(s, slate, features, clicked, jnp.where(clicked, slate[:, 0], -1),
-                                  features[:, 0], features[:, 0, 0], s.exposure, k, static)
+        return measure.round_metrics(measure.view(
+            s.catalog, s.users, s.training, s.history, slate, features, clicked, jnp.where(clicked, slate[:, 0], -1),
+            features[:, 0], features[:, 0, 0], s.exposure, k, static.n_pairs))
 
     training = jax.jit(training_data)(state)
     phases = {

@@ -23,10 +23,11 @@ from jaxtyping import Array, Bool, Float, Int
 
 from labkit.sim import data as data_mod
 from labkit.sim import generator as gen_mod
-from labkit.sim import metrics as M
+from labkit.sim import measure
 from labkit.sim import users as users_mod
 from labkit.sim import world as world_mod
 from labkit.sim.config import Config, Params, Static
+from labkit.sim.measure import METRIC_NAMES  # noqa: F401 (re-exported: labkit.METRIC_NAMES)
 from labkit.sim.devices import over_devices
 from labkit.sim.prng import unrolled_threefry
 from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, novelty_bonus
@@ -138,9 +139,9 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
                       history=history)
 
     # 7. measurement
-    metrics = round_metrics(
-        new_state, slate.items, slate_features, choice.clicked, consumed_item, consumed_features,
-        consumed_utility, popularity_before, k_pairs, static)
+    metrics = measure.round_metrics(measure.view(
+        catalog, users, totals, history, slate.items, slate_features, choice.clicked, consumed_item,
+        consumed_features, consumed_utility, popularity_before, k_pairs, static.n_pairs))
     return new_state, {**metrics, **finite_guards(new_state)}
 
 
@@ -268,62 +269,6 @@ def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array
     if static.generator_objective == "likelihood":
         return gen_mod.fit(consumed_features, clicked.astype(jnp.float32), previous=generator)
     return gen_mod.fit(catalog.features, predicted_share, previous=generator)
-
-
-def round_metrics(state: State, slate: Int[Array, "users k"], slate_features: Float[Array, "users k topics"],
-                  clicked, consumed_item, consumed_features, consumed_utility, popularity_before,
-                  key: Array, static: Static) -> dict[str, Array]:
-    """The metrics of DESIGN.md for the round just played."""
-    catalog, users = state.catalog, state.users
-    n_items = static.n_items
-    exposure = jnp.zeros(n_items).at[slate.reshape(-1)].add(1.0)
-    consumption = jnp.zeros(n_items).at[jnp.maximum(consumed_item, 0)].add(clicked.astype(jnp.float32))
-    alive = catalog.alive
-    exposure_topics = slate_features.sum(axis=(0, 1))
-    consumption_topics = (clicked[:, None] * consumed_features).sum(axis=0)
-    # Homogenization over each user's consumption in the log: one uid per user-round (-1:
-    # none), kept sorted in ``state.history``. Only the sampled users' rows are read, and
-    # they go to the Jaccard kernel renumbered 0..2p-1, with no sort left to do.
-    if static.n_users > 1:
-        sampled = M.sample_pairs(key, static.n_users, static.n_pairs)
-        history = state.history[sampled.reshape(-1)]
-        pairs = jnp.arange(2 * static.n_pairs).reshape(static.n_pairs, 2)
-    else:
-        history, pairs = state.history, None
-    theta_entropy = jax.vmap(M.entropy)(users.theta)
-    return {
-        "exposure_entropy": M.entropy(exposure, alive),
-        "exposure_effective_items": M.effective_number(exposure, alive),
-        "consumption_entropy": M.entropy(consumption, alive),
-        "consumption_effective_items": M.effective_number(consumption, alive),
-        "exposure_topic_entropy": M.entropy(exposure_topics),
-        "consumption_topic_entropy": M.entropy(consumption_topics),
-        "exposure_gini": M.gini(exposure, alive),
-        "coverage": M.coverage(exposure, alive),
-        "long_tail_share": M.long_tail_share(exposure, alive, popularity=popularity_before),
-        "homogenization": (M.jaccard_homogenization(history, pairs, presorted=True) if pairs is not None
-                           else jnp.float32(0.0)),
-        "intra_list_diversity": M.intra_list_diversity(slate_features),
-        "novelty": M.novelty(slate.reshape(-1), popularity_before, alive),
-        "preference_drift": M.preference_drift(users.theta, users.theta0),
-        "preference_spread": M.preference_spread(users.theta),
-        "user_taste_entropy": theta_entropy.mean(),
-        "synthetic_exposure_share": M.share(catalog.synthetic[slate]),
-        "synthetic_catalog_share": M.share(catalog.synthetic, alive),
-        "training_ai_share": data_mod.ai_share_of_totals(state.training),
-        "ctr": M.share(clicked),
-        "true_utility": M.mean_utility(consumed_utility, clicked),
-        "alive_items": alive.sum().astype(jnp.float32),
-    }
-
-
-METRIC_NAMES = (
-    "exposure_entropy", "exposure_effective_items", "consumption_entropy", "consumption_effective_items",
-    "exposure_topic_entropy", "consumption_topic_entropy", "exposure_gini", "coverage", "long_tail_share",
-    "homogenization", "intra_list_diversity", "novelty", "preference_drift", "preference_spread",
-    "user_taste_entropy", "synthetic_exposure_share", "synthetic_catalog_share", "training_ai_share",
-    "ctr", "true_utility", "alive_items",
-)
 
 
 def run_rounds(static: Static, params: Params, state: State, keys: Array, progress: bool = False

@@ -1,0 +1,131 @@
+"""Measurement, step 7 of a round: every metric of the loop declared once, with its label.
+
+A :class:`Metric` is a name, a figure label (with units) and a pure function of the
+:class:`RoundView`, what one round showed: the slates, the clicks, the catalog, the
+users and the training totals after the round. :data:`METRICS` lists them in the order
+of the tables; ``METRIC_NAMES``, the loop's metric dict and the figures' labels all
+derive from it, so a new metric is one entry here (and its test). The functions
+themselves are the pure array functions of :mod:`labkit.sim.metrics`, which also measure
+real interaction logs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+from labkit.sim import data as data_mod
+from labkit.sim import metrics as M
+from labkit.sim.users import Users
+from labkit.sim.world import Catalog
+
+
+class RoundView(NamedTuple):
+    """What one round showed, as the metrics read it."""
+
+    catalog: Catalog
+    users: Users  # tastes after this round's drift
+    training: data_mod.TrainingTotals
+    slate: Int[Array, "users k"]
+    slate_features: Float[Array, "users k topics"]
+    clicked: Bool[Array, "users"]
+    consumed_item: Int[Array, "users"]  # catalog slot clicked, -1: no click
+    consumed_utility: Float[Array, "users"]
+    popularity_before: Float[Array, "items"]  # impressions per slot before this round
+    exposure: Float[Array, "items"]  # this round's impressions per slot
+    consumption: Float[Array, "items"]  # this round's clicks per slot
+    exposure_topics: Float[Array, "topics"]
+    consumption_topics: Float[Array, "topics"]
+    history: Int[Array, "n rounds"]  # the sampled users' clicked serial numbers, sorted
+    pairs: Int[Array, "p 2"] | None  # rows of ``history`` paired; None: a single user
+
+
+class Metric(NamedTuple):
+    """One metric of the loop: its name, its label (with units) and its function of the round."""
+
+    name: str
+    label: str
+    compute: Callable[[RoundView], Float[Array, ""]]
+
+
+def _homogenization(r: RoundView) -> Float[Array, ""]:
+    if r.pairs is None:
+        return jnp.float32(0.0)
+    return M.jaccard_homogenization(r.history, r.pairs, presorted=True)
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in [
+    Metric("exposure_entropy", "exposure entropy (nats)", lambda r: M.entropy(r.exposure, r.catalog.alive)),
+    Metric("exposure_effective_items", "effective items exposed (items, exp entropy)",
+           lambda r: M.effective_number(r.exposure, r.catalog.alive)),
+    Metric("consumption_entropy", "consumption entropy (nats)",
+           lambda r: M.entropy(r.consumption, r.catalog.alive)),
+    Metric("consumption_effective_items", "effective items consumed (items, exp entropy)",
+           lambda r: M.effective_number(r.consumption, r.catalog.alive)),
+    Metric("exposure_topic_entropy", "exposure topic entropy (nats)", lambda r: M.entropy(r.exposure_topics)),
+    Metric("consumption_topic_entropy", "consumption topic entropy (nats)",
+           lambda r: M.entropy(r.consumption_topics)),
+    Metric("exposure_gini", "exposure Gini (0 equal, 1 one item)", lambda r: M.gini(r.exposure, r.catalog.alive)),
+    Metric("coverage", "catalog coverage (share of live items)", lambda r: M.coverage(r.exposure, r.catalog.alive)),
+    Metric("long_tail_share", "long-tail exposure (share, bottom 80%)",
+           lambda r: M.long_tail_share(r.exposure, r.catalog.alive, popularity=r.popularity_before)),
+    Metric("homogenization", "homogenization (Jaccard, user pairs)", _homogenization),
+    Metric("intra_list_diversity", "intra-list diversity (mean cosine distance)",
+           lambda r: M.intra_list_diversity(r.slate_features)),
+    Metric("novelty", "novelty (bits per exposure)",
+           lambda r: M.novelty(r.slate.reshape(-1), r.popularity_before, r.catalog.alive)),
+    Metric("preference_drift", "preference drift (TV distance from start)",
+           lambda r: M.preference_drift(r.users.theta, r.users.theta0)),
+    Metric("preference_spread", "preference spread (TV distance to mean)",
+           lambda r: M.preference_spread(r.users.theta)),
+    Metric("user_taste_entropy", "user taste entropy (nats)", lambda r: jax.vmap(M.entropy)(r.users.theta).mean()),
+    Metric("synthetic_exposure_share", "synthetic exposure (share of impressions)",
+           lambda r: M.share(r.catalog.synthetic[r.slate])),
+    Metric("synthetic_catalog_share", "synthetic catalog (share of live items)",
+           lambda r: M.share(r.catalog.synthetic, r.catalog.alive)),
+    Metric("training_ai_share", "AI-influenced training (share of weight)",
+           lambda r: data_mod.ai_share_of_totals(r.training)),
+    Metric("ctr", "CTR (clicks per slate)", lambda r: M.share(r.clicked)),
+    Metric("true_utility", "true utility (per slate; 0 without a click)",
+           lambda r: M.mean_utility(r.consumed_utility, r.clicked)),
+    Metric("alive_items", "live items (count)", lambda r: r.catalog.alive.sum().astype(jnp.float32)),
+]}
+
+METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+
+
+def view(catalog: Catalog, users: Users, training: data_mod.TrainingTotals, history: Int[Array, "users rounds"],
+         slate: Int[Array, "users k"], slate_features: Float[Array, "users k topics"], clicked: Bool[Array, "users"],
+         consumed_item: Int[Array, "users"], consumed_features: Float[Array, "users topics"],
+         consumed_utility: Float[Array, "users"], popularity_before: Float[Array, "items"], key: Array,
+         n_pairs: int) -> RoundView:
+    """The round as the metrics read it: per-slot and per-topic counts, and the user pairs
+    homogenization compares (``n_pairs`` drawn with ``key``; only their rows of ``history``
+    are kept, renumbered 0..2p-1, already sorted)."""
+    n_users, n_items = history.shape[0], catalog.alive.shape[0]
+    if n_users > 1:
+        sampled = M.sample_pairs(key, n_users, n_pairs)
+        history = history[sampled.reshape(-1)]
+        pairs = jnp.arange(2 * n_pairs).reshape(n_pairs, 2)
+    else:
+        pairs = None
+    return RoundView(
+        catalog=catalog, users=users, training=training, slate=slate, slate_features=slate_features,
+        clicked=clicked, consumed_item=consumed_item, consumed_utility=consumed_utility,
+        popularity_before=popularity_before,
+        exposure=jnp.zeros(n_items).at[slate.reshape(-1)].add(1.0),
+        consumption=jnp.zeros(n_items).at[jnp.maximum(consumed_item, 0)].add(clicked.astype(jnp.float32)),
+        exposure_topics=slate_features.sum(axis=(0, 1)),
+        consumption_topics=(clicked[:, None] * consumed_features).sum(axis=0),
+        history=history, pairs=pairs)
+
+
+def round_metrics(round_view: RoundView) -> dict[str, Float[Array, ""]]:
+    """Every metric of :data:`METRICS` for one round."""
+    return {name: metric.compute(round_view) for name, metric in METRICS.items()}
+
+
+__all__ = ["METRICS", "METRIC_NAMES", "Metric", "RoundView", "round_metrics", "view"]
