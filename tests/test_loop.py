@@ -9,7 +9,7 @@ import pytest
 import labkit
 from labkit.sim import metrics as M
 from labkit.sim.config import Config
-from labkit.sim.data import interaction_table
+from labkit.analysis.logs import interaction_metrics, interaction_table
 from labkit.sim.users import choose
 
 TINY = dict(n_users=24, n_items=40, initial_items=25, new_items=3, slate_size=4, rounds=8,
@@ -122,7 +122,7 @@ def test_simulated_log_measured_as_a_plain_table_agrees_with_the_loop(run, tiny)
     state, metrics = run
     log = jax.tree.map(lambda x: x[0], state.log)
     table = pd.DataFrame(interaction_table(log))
-    measured = M.interaction_metrics(table).set_index("round")
+    measured = interaction_metrics(table).set_index("round")
     np.testing.assert_allclose(measured["consumption_entropy"].to_numpy(),
                                metrics["consumption_entropy"][0][measured.index], rtol=1e-5)
 

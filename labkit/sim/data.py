@@ -322,20 +322,6 @@ def ai_share_of_training(data: TrainingData) -> Float[Array, ""]:
     return jnp.where(total > 0, (data.weight * data.ai_influenced).sum() / jnp.maximum(total, 1e-12), 0.0)
 
 
-def interaction_table(log: Log) -> dict[str, Int[Array, "n"]]:
-    """The clicks of a simulated log as a plain (user, item uid, round) table.
-
-    This is the format :func:`labkit.sim.metrics.interaction_metrics` takes for real logs,
-    so simulated and real data go through the same measurement code.
-    """
-    import numpy as np
-
-    rounds, users, k = log.item.shape
-    click = np.asarray(log.click)
-    r, u, _ = np.nonzero(click)
-    return {"user": u, "item": np.asarray(log.uid)[click], "round": np.asarray(log.round)[r]}
-
-
 LEVERS = (
     Lever("data_strategy", STATIC, str, "accumulate", "which logged rows retrain the recommender",
           choices=STRATEGIES),
