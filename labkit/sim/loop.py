@@ -83,7 +83,34 @@ def create(key: Array, state: State, static: Static, params: Params) -> State:
 
 
 def step(static: Static, params: Params, state: State, key: Array) -> tuple[State, dict[str, Array]]:
-    """One round of the loop; returns the new state and the round's metrics."""
+    """One round of the feedback loop, the seven steps of DESIGN.md in order.
+
+    1. creation: human creators and the GenAI add ``new_items`` to the catalog's ring
+       (:func:`create`);
+    2. recommendation: the recommender scores every user, block by block, and the policy
+       turns scores into a slate of ``slate_size`` items (:func:`recommend`); a data
+       strategy with a ``slate`` (reserve) then rewrites it;
+    3. choice: each user clicks at most one slate item, by a logit model over true
+       utility with position bias and a no-click option (:mod:`labkit.sim.users`);
+    4. drift: tastes move toward what was clicked, at rate ``drift``; whether a user
+       counts as AI-influenced is judged on the tastes they arrived with;
+    5. logging: the round's impressions enter the log with their provenance bits
+       (synthetic item, organic exposure, influenced user) (:mod:`labkit.sim.data`);
+    6. retraining: the recommender on the data strategy's rows (incrementally where it
+       has an ``update``), the running training totals, and the GenAI by its objective;
+    7. measurement: every metric of :data:`labkit.sim.measure.METRICS`.
+
+    Args:
+      static: shapes and code-path choices (hashable; fixed per compiled program).
+      params: the continuous levers (a pytree of scalars; vmappable).
+      state: what the loop carries from the previous round.
+      key: this round's PRNG key; split once into the six draws of the round, so a
+        round's randomness does not depend on which steps a configuration uses.
+
+    Returns:
+      The state after the round, and the round's metrics (a dict of scalars, plus the
+      ``finite:*`` guard flags that :func:`check_finite` reads).
+    """
     k_create, k_recommend, k_reserve, k_choice, k_fit, k_pairs = jax.random.split(key, 6)
     recommender = RECOMMENDERS[static.recommender]
 
