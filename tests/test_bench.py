@@ -3,16 +3,19 @@
 Speeds are reported by the benchmark, never asserted here (timings on shared machines are noise).
 """
 
+import ast
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import jax
 import pandas as pd
 import pytest
 
 from labkit import bench
+from labkit.bench import profile, timing, trecs, worlds
 from labkit.cli import main
 from labkit.sim.config import ConfigError
 
@@ -72,16 +75,25 @@ def test_trecs_content_filtering_runs_in_its_own_interpreter():
     assert measured["run_s"] > 0 and measured["setup_s"] >= 0
 
 
-def test_summary_takes_the_longest_largest_world_and_the_rate_of_its_extra_rounds():
+def test_targets_summary_takes_the_longest_largest_world_and_the_rate_of_its_extra_rounds():
     def row(rounds, run_s, bound):
         pairs = rounds * 100 * 50
         return {"benchmark": "ladder", "mode": "single", "n_users": 100, "n_items": 50, "rounds": rounds,
                 "run_s": run_s, "matmul_pairs_bound": bound, "fraction_of_matmul": pairs / run_s / bound,
                 "largest_array_elems": 10, "score_block_elems": 5000, "users_x_items": 5000}
     frame = pd.DataFrame([row(3, 4.0, 1e4), row(10, 11.0, 2e4), {**row(1, 1.0, 1e4), "n_users": 10}])
-    ratios = bench.summary(frame)
+    ratios = bench.targets_summary(frame)
     assert ratios["largest_world"] == "100x50x10"
     assert ratios["largest_world_fraction_of_matmul"] == pytest.approx(10 * 5000 / 11.0 / 2e4)
     # 7 more rounds in 7 more seconds, against the better of the two bounds
     assert ratios["largest_world_extra_rounds_fraction_of_matmul"] == pytest.approx(7 * 5000 / 7.0 / 2e4)
     assert "of which the extra rounds" in bench.format_summary(ratios)
+
+
+def test_the_parts_of_bench_never_import_the_package_that_gathers_them():
+    # the import-circle test drops package -> part edges, so a part importing the package would pass it
+    for module in (timing, worlds, trecs, profile):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+        assert "labkit.bench" not in imported, module.__name__
