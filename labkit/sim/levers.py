@@ -30,8 +30,8 @@ class Lever:
     type: type
     default: Any
     doc: str
-    low: float | None = None
-    high: float | None = None
+    low: int | float | None = None
+    high: int | float | None = None
     low_open: bool = False  # True: the lower bound itself is not allowed
     choices: Collection[str] | None = None  # a registry (its keys) or a tuple of names
     label: str | None = None  # axis label of figures (units or meaning); None: the name

@@ -238,13 +238,13 @@ def consumed_history(log: data_mod.Log, catalog: world_mod.Catalog
 
 def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, static: Static,
               params: Params, consumed: tuple[Array, Array] | None = None
-              ) -> tuple[Slate, Float[Array, "items"]]:
+              ) -> tuple[Slate, Float[Array, "*share"]]:
     """Score users block by block and turn each block's scores into slates.
 
     Memory holds one ``block_users x items`` score matrix at a time, never all of
     ``users x items``. Also returns, for the ``engagement`` generator objective, the share
     of clicks the recommender predicts for each item (softmax over live items, summed
-    over users), computed from the same blocks. ``consumed``: :func:`consumed_history`,
+    over users; an empty array for the other objective), computed from the same blocks. ``consumed``: :func:`consumed_history`,
     whose items get the score :data:`CONSUMED` for their user after the novelty bonus
     (``consumption = "once"``), so a ranking shows them only when nothing else is left;
     exploration draws (``epsilon_greedy``, ``reserve``) and MMR at ``mmr_lambda = 0``
@@ -282,7 +282,7 @@ def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, s
 
 
 def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array, "users topics"],
-                    clicked: Bool[Array, "users"], predicted_share: Float[Array, "items"],
+                    clicked: Bool[Array, "users"], predicted_share: Float[Array, "*share"],
                     catalog: world_mod.Catalog, static: Static) -> gen_mod.Generator:
     """Refit the GenAI by its objective.
 

@@ -383,7 +383,7 @@ def novelty(
 
 
 def preference_drift(
-    theta: Float[Array, "users topics"], theta0: Float[Array, "users topics"]
+    theta: Float[Array, "users topics"], theta0: Float[Array, "#users topics"]
 ) -> Float[Array, ""]:
     """Mean over users of the total-variation distance between two preference states.
 
