@@ -44,72 +44,34 @@ out_dir = "results/01_collapse"  # relative paths resolve against the repository
 experiment = "experiments/collapse.yaml"
 
 # %%
-import time
-from pathlib import Path
-
 import jax
-import pandas as pd
 from IPython.display import Image
-from tqdm import tqdm
 
-import labkit
-from labkit.experiments import load
-from labkit.analysis.labels import metric_label
+from labkit.analysis.collapse import catalog_full_round, collapse_checks, round_ends
 from labkit.analysis.plots import COLLAPSE_PANELS, collapse_figure, save
-from labkit.experiments.results import manifest, metrics_frame, write_json, write_table
 from labkit.experiments.parameters import check as check_parameters
-from labkit.experiments.paths import repo_root
+from labkit.experiments.studies import run_study
 
 check_parameters("01_collapse", scale=scale, seeds=seeds, rounds=rounds, synthetic_share=synthetic_share,
                  drift=drift, out_dir=out_dir, experiment=experiment)
-ROOT = repo_root()
-out = Path(out_dir) if Path(out_dir).is_absolute() else ROOT / out_dir
-experiment_path = Path(experiment) if Path(experiment).is_absolute() else ROOT / experiment
-out.mkdir(parents=True, exist_ok=True)
-print(f"repository: {ROOT}\nresults:    {out}\njax backend: {jax.default_backend()}")
+print(f"jax backend: {jax.default_backend()}")
 
 # %% [markdown]
 # ## Run the two conditions
 #
-# Each condition is one compiled call over all seeds (`labkit.simulate_seeds`); both
-# share array shapes, so the second reuses the first's compilation.
+# The study's two conditions are swept like every other study, into the same table
+# (`labkit sweep experiments/collapse.yaml` computes it too): each condition is one
+# point, one compiled call over all seeds, and both share one compiled program. The
+# parameters above set the two levers that tell the conditions apart, and may shrink
+# the run.
 
 # %%
-exp = load(experiment_path, scale=scale)
-run_seeds = exp.seeds if seeds is None else tuple(range(int(seeds)))
-sized = {} if rounds is None else {"rounds": int(rounds)}
-base = exp.config.replace(**sized)
-# Each condition starts from the experiment's own (its other levers are kept); the
-# parameters above set the two levers that tell the conditions apart.
-levers = {"ai_and_drift": {"synthetic_share": synthetic_share, "drift": drift},
-          "neither": {"synthetic_share": 0.0, "drift": 0.0}}
-conditions = {name: exp.conditions.get(name, exp.config).replace(**sized, **changes)
-              for name, changes in levers.items()}
-
-print(exp.description)
-print(f"scale {scale!r}: {len(run_seeds)} seeds x {base.rounds} rounds, "
-      f"{base.n_users} users, {base.n_items} catalog slots")
-
-tables, wall = [], {}
-for name in tqdm(conditions, desc="conditions"):
-    start = time.perf_counter()
-    _, metrics = labkit.simulate_seeds(conditions[name], run_seeds)
-    metrics = jax.device_get(metrics)
-    wall[name] = time.perf_counter() - start
-    tables.append(metrics_frame(metrics, run_seeds, condition=name))
-    print(f"{name}: {wall[name]:.1f} s")
-table = pd.concat(tables, ignore_index=True)
-
-write_table(table, out / "metrics.parquet")
-write_json(manifest(
-    base, run_seeds, sum(wall.values()),
-    study=exp.name, scale=exp.scale, notebook="01_collapse",
-    parameters={"synthetic_share": synthetic_share, "drift": drift, "seeds": seeds, "rounds": rounds},
-    conditions={name: config.to_dict() for name, config in conditions.items()},
-    condition_hashes={name: config.hash() for name, config in conditions.items()},
-    wall_time_s_per_condition={name: round(t, 3) for name, t in wall.items()},
-), out / "manifest.json")
-print(f"wrote {out / 'metrics.parquet'} ({len(table)} rows) and {out / 'manifest.json'}")
+run = run_study(experiment, scale, out_dir, seeds=seeds, levers=None if rounds is None else {"rounds": rounds},
+                conditions={"ai_and_drift": {"synthetic_share": synthetic_share, "drift": drift},
+                            "neither": {"synthetic_share": 0.0, "drift": 0.0}})
+exp, table, out = run.experiment, run.table, run.out
+print(" ".join(exp.description.split()))
+print(run.describe())
 
 # %% [markdown]
 # ## The figure
@@ -131,17 +93,7 @@ Image(filename=str(written[0]), width=760)  # show the saved file itself
 # Means over seeds, computed from the table above.
 
 # %%
-key_metrics = [m for names in COLLAPSE_PANELS.values() for m in names]
-first_round, last_round = table["round"].min(), table["round"].max()
-ends = (table[table["round"].isin([first_round, last_round])]
-        .assign(when=lambda d: d["round"].map({first_round: "first", last_round: "last"}))
-        .groupby(["condition", "when"])[key_metrics].mean())
-summary = ends.stack().unstack("when").swaplevel().sort_index(
-    level=0, key=lambda idx: idx.map({m: i for i, m in enumerate(key_metrics)}), sort_remaining=False)
-summary.index.names = ["metric", "condition"]
-summary["change"] = summary["last"] - summary["first"]
-summary["change %"] = 100 * summary["change"] / summary["first"].abs().where(lambda v: v > 0)
-summary.round(3)
+round_ends(table, [m for names in COLLAPSE_PANELS.values() for m in names]).round(3)
 
 # %% [markdown]
 # ## Reading the figure
@@ -168,31 +120,10 @@ summary.round(3)
 # every neither seed).
 
 # %%
-full = table.groupby("round")["alive_items"].mean()
-full_round = full.index[full >= base.n_items].min() if (full >= base.n_items).any() else None
-print(f"the catalog ({base.n_items} slots) is full from round {full_round}; new items then replace the oldest"
-      if full_round is not None
-      else f"the catalog ({base.n_items} slots) never fills in {base.rounds} rounds")
-
-last = table[table["round"] == last_round]
-collapse_sign = {m: -1 for m in key_metrics} | {"homogenization": +1}  # direction of a collapse
-for group, names in COLLAPSE_PANELS.items():
-    print(f"{group}:")
-    for m in names:
-        ai = last.loc[last["condition"] == "ai_and_drift", m]
-        neither = last.loc[last["condition"] == "neither", m]
-        gap = ai.mean() - neither.mean()
-        rel = 100 * gap / abs(neither.mean()) if neither.mean() else float("nan")
-        separated = ai.max() < neither.min() or ai.min() > neither.max()
-        if group == "diversity":
-            worse = gap * collapse_sign[m] > 0
-            verdict = ("collapses relative to neither" if worse and separated
-                       else "lower diversity on average, seeds overlap" if worse else "no collapse")
-        else:
-            verdict = ("rises above neither" if rel > 5 else "holds (within 5% of neither)"
-                       if rel >= -5 else "drops more than 5% below neither: the dashboard would warn")
-        print(f"  {metric_label(m):40s} ai_and_drift {ai.mean():.3g} vs neither {neither.mean():.3g} "
-              f"({rel:+.1f}%, seeds {'separate' if separated else 'overlap'}) -> {verdict}")
+n_items, full_round = exp.config.n_items, catalog_full_round(table, exp.config.n_items)
+print(f"the catalog ({n_items} slots) is full from round {full_round}; new items then replace the oldest"
+      if full_round is not None else f"the catalog ({n_items} slots) never fills in {exp.config.rounds} rounds")
+print("\n".join(collapse_checks(table, COLLAPSE_PANELS, "ai_and_drift", "neither")))
 
 # %% [markdown]
 # What this does *not* yet say: which lever drives the collapse (generator or drift,

@@ -47,31 +47,14 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 # %%
 from IPython.display import Image, display
 
-from labkit.analysis import stats, tables
-from labkit.experiments import studies, study
+from labkit.analysis.lever_study import lever_study
+from labkit.analysis.plots import save
 from labkit.experiments.parameters import check as check_parameters
-from labkit.analysis.plots import collapse_figure, lever_figure, save
 
 check_parameters("02_exploration", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
-run = studies.run_study(experiment, scale, out_dir)
-exp, table, out = run.experiment, run.table, run.out
-print(" ".join(exp.description.split()))
-print(run.describe())
-
-# %% [markdown]
-# ## Late-round means, per setting and seed
-
-# %%
-varied = study.varied_levers(exp)  # {arm: the lever it sweeps}
-per_seed = tables.late_means(table, late_rounds)
-per_seed["setting"] = tables.settings_column(per_seed, varied)
-first, last = per_seed.attrs["late_rounds"]
-n_seeds = per_seed["seed"].nunique()
-note = (f"late-round mean (rounds {first}-{last} of each run); line: mean over {n_seeds} seeds, "
-        f"band: 95% t confidence interval")
-metrics = [*tables.DIVERSITY, *tables.DASHBOARD]  # exposure entropy ... user taste entropy; CTR, utility
-none = per_seed[per_seed["arm"] == "none"]
-print(note)
+study = lever_study(experiment, scale, out_dir, baseline={"arm": "none"}, late_rounds=late_rounds)
+print(study.describe())
+print(study.note)
 
 # %% [markdown]
 # ## The figure: each lever against its value
@@ -82,10 +65,8 @@ print(note)
 # (**none**) and its interval, so a line above the band is diversity kept.
 
 # %%
-fig = lever_figure(per_seed[per_seed["arm"] != "none"], metrics, x={a: v[0] for a, v in varied.items() if v},
-                   col="family", baseline=none, baseline_label="none: greedy top-k, same pressure",
-                   logx=["beta", "novelty_weight"], note=note)
-written = save(fig, out / "exploration_levers")
+fig = study.lever_figure(logx=["beta", "novelty_weight"], baseline_label="none: greedy top-k, same pressure")
+written = save(fig, study.out / "exploration_levers")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=900)
 
@@ -96,10 +77,7 @@ Image(filename=str(written[0]), width=900)
 # plane, against round, with the greedy baseline.
 
 # %%
-shown = tables.carried_settings(table, scale)
-fig = collapse_figure(shown, {"diversity": tables.DIVERSITY, "dashboard": tables.DASHBOARD},
-                      hue="setting", errorbar=stats.ci_errorbar(95))
-written = save(fig, out / "exploration_rounds")
+written = save(study.rounds_figure(), study.out / "exploration_rounds")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=760)
 
@@ -110,9 +88,7 @@ Image(filename=str(written[0]), width=760)
 # paired by seed [95% CI]. Both are also written as CSV beside the table.
 
 # %%
-summary, effects = tables.lever_tables(per_seed, metrics, varied, {"arm": "none"}, out)
-display(tables.ci_table(summary, metrics, "setting"))
-display(tables.ci_table(effects, metrics, "setting", signed=True))
+display(*study.ci_tables())
 
 # %% [markdown]
 # ## Reading the figure
@@ -143,8 +119,7 @@ display(tables.ci_table(effects, metrics, "setting", signed=True))
 # with its interval (up / down: the interval excludes zero; unclear: it does not).
 
 # %%
-print("\n".join(tables.reading_checks(summary, effects, varied, metrics,
-                                      ["exposure_entropy", "long_tail_share", "exposure_topic_entropy", "ctr"])))
+print("\n".join(study.reading_checks(["exposure_entropy", "long_tail_share", "exposure_topic_entropy", "ctr"])))
 
 # %% [markdown]
 # What this does not say: how exploration compares with sampling, re-ranking or

@@ -46,31 +46,14 @@ import math
 
 from IPython.display import Image, display
 
-from labkit.analysis import stats, tables
-from labkit.experiments import studies, study
+from labkit.analysis.lever_study import lever_study
+from labkit.analysis.plots import save
 from labkit.experiments.parameters import check as check_parameters
-from labkit.analysis.plots import collapse_figure, lever_figure, save
 
 check_parameters("03_stochasticity", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
-run = studies.run_study(experiment, scale, out_dir)
-exp, table, out = run.experiment, run.table, run.out
-print(" ".join(exp.description.split()))
-print(run.describe())
-
-# %% [markdown]
-# ## Late-round means, per setting and seed
-
-# %%
-varied = study.varied_levers(exp)  # {arm: the lever it sweeps}
-per_seed = tables.late_means(table, late_rounds)
-per_seed["setting"] = tables.settings_column(per_seed, varied)
-first, last = per_seed.attrs["late_rounds"]
-n_seeds = per_seed["seed"].nunique()
-note = (f"late-round mean (rounds {first}-{last} of each run); line: mean over {n_seeds} seeds, "
-        f"band: 95% t confidence interval")
-metrics = [*tables.DIVERSITY, *tables.DASHBOARD]  # exposure entropy ... user taste entropy; CTR, utility
-none = per_seed[per_seed["arm"] == "none"]
-print(note)
+study = lever_study(experiment, scale, out_dir, baseline={"arm": "none"}, late_rounds=late_rounds)
+print(study.describe())
+print(study.note)
 
 # %% [markdown]
 # ## The figure: each lever against its value
@@ -81,10 +64,8 @@ print(note)
 # (**none**) and its interval, so a line above the band is diversity kept.
 
 # %%
-fig = lever_figure(per_seed[per_seed["arm"] != "none"], metrics, x={a: v[0] for a, v in varied.items() if v},
-                   col="family", baseline=none, baseline_label="none: greedy top-k, same pressure",
-                   logx=["temperature"], note=note)
-written = save(fig, out / "stochasticity_levers")
+fig = study.lever_figure(logx=["temperature"], baseline_label="none: greedy top-k, same pressure")
+written = save(fig, study.out / "stochasticity_levers")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=520)
 
@@ -95,10 +76,7 @@ Image(filename=str(written[0]), width=520)
 # plane, against round, with the greedy baseline.
 
 # %%
-shown = tables.carried_settings(table, scale)
-fig = collapse_figure(shown, {"diversity": tables.DIVERSITY, "dashboard": tables.DASHBOARD},
-                      hue="setting", errorbar=stats.ci_errorbar(95))
-written = save(fig, out / "stochasticity_rounds")
+written = save(study.rounds_figure(), study.out / "stochasticity_rounds")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=760)
 
@@ -109,9 +87,7 @@ Image(filename=str(written[0]), width=760)
 # paired by seed [95% CI]. Both are also written as CSV beside the table.
 
 # %%
-summary, effects = tables.lever_tables(per_seed, metrics, varied, {"arm": "none"}, out)
-display(tables.ci_table(summary, metrics, "setting"))
-display(tables.ci_table(effects, metrics, "setting", signed=True))
+display(*study.ci_tables())
 
 # %% [markdown]
 # ## Reading the figure
@@ -137,10 +113,9 @@ display(tables.ci_table(effects, metrics, "setting", signed=True))
 # excludes zero; unclear: it does not).
 
 # %%
-print("\n".join(tables.reading_checks(summary, effects, varied, metrics,
-                                      ["exposure_entropy", "coverage", "long_tail_share",
-                                       "exposure_topic_entropy", "ctr"])))
-topics = exp.config.n_topics
+print("\n".join(study.reading_checks(["exposure_entropy", "coverage", "long_tail_share",
+                                     "exposure_topic_entropy", "ctr"])))
+topics = study.run.experiment.config.n_topics
 print(f"maximum exposure topic entropy: ln({topics}) = {math.log(topics):.3f} nats")
 
 # %% [markdown]

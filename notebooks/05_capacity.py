@@ -40,47 +40,28 @@ experiment = "experiments/capacity.yaml"
 late_rounds = 10  # rounds averaged at the end of each run (at most half of a run)
 
 # %%
-import pandas as pd
 from IPython.display import Image, display
 
-from labkit.analysis import stats, tables
-from labkit.experiments import studies, study
+from labkit.analysis.lever_study import lever_study
+from labkit.analysis.plots import save
 from labkit.experiments.parameters import check as check_parameters
-from labkit.analysis.plots import collapse_figure, lever_figure, save
-from labkit.experiments.results import write_csv
 
 check_parameters("05_capacity", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
-run = studies.run_study(experiment, scale, out_dir)
-exp, table, out = run.experiment, run.table, run.out
-print(" ".join(exp.description.split()))
-print(run.describe())
-
-# %% [markdown]
-# ## Late-round means, per setting and seed
-#
-# The base point (the base embedding dimension with the base number of steps) belongs
-# to both sweeps: it is one run, listed under both.
-
-# %%
-varied = study.varied_levers(exp)  # {embedding_dim: [embedding_dim], train_steps: [train_steps]}
-per_seed = tables.late_means(table, late_rounds)
-first, last = per_seed.attrs["late_rounds"]
-n_seeds = per_seed["seed"].nunique()
-note = (f"late-round mean (rounds {first}-{last} of each run); line: mean over {n_seeds} seeds, "
-        f"band: 95% t confidence interval")
-metrics = [*tables.DIVERSITY, *tables.DASHBOARD]
-print(note)
+# no baseline: within each sweep, every setting is compared with the smallest one
+study = lever_study(experiment, scale, out_dir, baseline=None, late_rounds=late_rounds)
+print(study.describe())
+print(study.note)
 
 # %% [markdown]
 # ## The figure: each capacity lever against its value
 #
 # One column per lever (log axes), one row per metric: the top five rows diversity, the
-# bottom two the dashboard.
+# bottom two the dashboard. The base point (the base embedding dimension with the base
+# number of steps) belongs to both sweeps: it is one run, listed under both.
 
 # %%
-fig = lever_figure(per_seed, metrics, x={family: names[0] for family, names in varied.items()}, col="family",
-                   logx=["embedding_dim", "train_steps"], note=note)
-written = save(fig, out / "capacity_levers")
+fig = study.lever_figure(logx=["embedding_dim", "train_steps"])
+written = save(fig, study.out / "capacity_levers")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=420)
 
@@ -90,11 +71,8 @@ Image(filename=str(written[0]), width=420)
 # Every setting against round; the base point is drawn once.
 
 # %%
-rounds = table.drop_duplicates(["config_hash", "seed", "round"]).assign(
-    setting=lambda d: [f"dim {e}, {s} steps" for e, s in zip(d["embedding_dim"], d["train_steps"])])
-fig = collapse_figure(rounds, {"diversity": tables.DIVERSITY, "dashboard": tables.DASHBOARD},
-                      hue="setting", errorbar=stats.ci_errorbar(95))
-written = save(fig, out / "capacity_rounds")
+fig = study.rounds_figure(setting="dim {embedding_dim}, {train_steps} steps")
+written = save(fig, study.out / "capacity_rounds")
 print("wrote", ", ".join(str(p) for p in written))
 Image(filename=str(written[0]), width=800)
 
@@ -105,17 +83,7 @@ Image(filename=str(written[0]), width=800)
 # the smallest one, paired by seed. Both are written as CSV too.
 
 # %%
-by = ["family", "arm", "embedding_dim", "train_steps"]
-summary = tables.summarize(per_seed, metrics, by=by)
-vs_smallest = pd.concat([
-    tables.effects(per_seed[per_seed["family"] == family],
-                    {"arm": f"{names[0]}={per_seed.loc[per_seed['family'] == family, names[0]].min()}"},
-                    metrics, by=by)
-    for family, names in varied.items()], ignore_index=True)
-write_csv(summary, out / "summary.csv")
-write_csv(vs_smallest, out / "effects_vs_smallest.csv")
-display(tables.ci_table(summary, metrics, "arm"))
-display(tables.ci_table(vs_smallest, metrics, "arm", signed=True))
+display(*study.ci_tables())
 
 # %% [markdown]
 # ## Reading the figure
@@ -143,16 +111,7 @@ display(tables.ci_table(vs_smallest, metrics, "arm", signed=True))
 # along each sweep, and the largest setting against the smallest with its interval.
 
 # %%
-for family, names in varied.items():
-    rows = summary[summary["family"] == family]
-    print(f"{family} (as {names[0]} grows):")
-    for m in metrics:
-        print(f"  {m:24s} {tables.trend(rows, names[0], m)}")
-largest = pd.concat([vs_smallest[vs_smallest["family"] == f].iloc[-1:] for f in varied])
-for line in tables.effect_lines(largest.assign(setting=lambda d: d["arm"] + " vs the smallest"),
-                                 ["exposure_entropy", "long_tail_share", "exposure_topic_entropy", "ctr"],
-                                 "setting"):
-    print(line)
+print("\n".join(study.reading_checks(["exposure_entropy", "long_tail_share", "exposure_topic_entropy", "ctr"])))
 
 # %% [markdown]
 # What this does not say: whether a different model family (two-tower, sequence

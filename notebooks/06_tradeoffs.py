@@ -97,13 +97,14 @@ Image(filename=str(written[0]), width=760)
 #
 # Each mitigation's change against **none**, paired by seed, with its interval; then the
 # CTR given up per nat of exposure entropy kept (a paired bootstrap interval over seeds,
-# rough with few seeds, and missing when a resample keeps no entropy; n/a where the
-# setting keeps no entropy on average). A cost is meaningful only where the entropy gain
-# is clear (its interval above zero); the reading below prices only those.
+# rough with few seeds, and missing when a resample keeps no entropy). A cost is
+# meaningful only where the entropy gain is clear (its interval above zero), so, as in
+# the write-up, the table prices only those: n/a where the setting keeps no entropy on
+# average or its gain is not clear (the number is still in `tradeoffs.csv`).
 
 # %%
 effects = tables.effects(per_seed, baseline, metrics, by=["arm", "setting"])
-costs = tables.cost_per_nat(per_seed, baseline, by=["arm", "setting"])
+costs = tables.priced_costs(per_seed, baseline, by=["arm", "setting"])  # as the write-up prices them
 fig = effects_figure(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
                      label="setting", colours=colours, note=f"change against none; {note}")
 written = save(fig, out / "tradeoffs_effects")
@@ -125,9 +126,7 @@ display(pd.DataFrame({
     "setting": costs["setting"],
     "entropy kept (nats)": costs["kept"].round(3),
     "CTR given up (clicks per slate)": costs["lost"].round(3),
-    "CTR cost per nat kept [95% bootstrap]": [
-        "n/a (keeps no entropy)" if pd.isna(r["cost"]) else tables.ci_text(r["cost"], r["cost_low"], r["cost_high"], 3)
-        for r in costs.to_dict("records")],
+    "CTR cost per nat kept [95% bootstrap]": costs["text"],
 }).set_index("setting"))
 
 # %% [markdown]
@@ -159,13 +158,11 @@ front = summary[summary["pareto_front"]].sort_values("ctr")
 print("on the Pareto front (by CTR):", ", ".join(front["setting"]))
 for line in tables.effect_lines(effects, ["exposure_entropy", "ctr"], "setting"):
     print(line)
-gains = dict(zip(effects["setting"], (tables.direction(lo, hi) for lo, hi in
-                                      zip(effects["exposure_entropy_low"], effects["exposure_entropy_high"]))))
-priced = costs[[gains[name] == "up" for name in costs["setting"]]].sort_values("cost")
+priced = costs[costs["gain"] == "up"].sort_values("cost")
 print("CTR cost per nat kept, cheapest first (settings whose entropy gain is clear):")
 for r in priced.to_dict("records"):
-    print(f"  {r['setting']:42s} {tables.ci_text(r['cost'], r['cost_low'], r['cost_high'], 3)}")
-print("no clear entropy gain:", ", ".join(name for name, how in gains.items() if how != "up") or "none")
+    print(f"  {r['setting']:42s} {r['text']}")
+print("no clear entropy gain:", ", ".join(costs.loc[costs["gain"] != "up", "setting"]) or "none")
 
 # %% [markdown]
 # What this does not say: a setting is one point of its family's curve (02-04 draw the

@@ -66,10 +66,13 @@ def collapse_run(main_run):
 
 
 def test_collapse_notebook_writes_a_tidy_table_of_conditions_seeds_rounds(collapse_run):
+    # the sweep's table (as `labkit sweep experiments/collapse.yaml` writes it), with each point's condition
     out_dir, _ = collapse_run
     table = pd.read_parquet(out_dir / "metrics.parquet")
     exp = load(ROOT / "experiments" / "collapse.yaml", scale="tiny")
-    assert list(table.columns) == ["condition", "seed", "round", *METRIC_NAMES]
+    assert list(table.columns) == ["study", "arm", "condition", "config_hash", "synthetic_share", "drift", "seed",
+                                   "round", *METRIC_NAMES, *PROVENANCE_COLUMNS]
+    assert (table["arm"] == table["condition"]).all()
     assert sorted(table["condition"].unique()) == ["ai_and_drift", "neither"]
     assert len(table) == 2 * len(exp.seeds) * exp.config.rounds
     assert not table.duplicated(["condition", "seed", "round"]).any()
@@ -91,11 +94,11 @@ def test_collapse_notebook_runs_without_error_outputs(collapse_run):
 def test_collapse_manifest_says_what_produced_the_results(collapse_run):
     out_dir, _ = collapse_run
     manifest = json.loads((out_dir / "manifest.json").read_text())
-    for key in ("config", "seeds", "labkit_version", "git_commit"):
+    for key in ("points", "seeds", "labkit_version", "git_commit"):
         assert key in manifest, f"manifest lacks {key!r}"
     exp = load(ROOT / "experiments" / "collapse.yaml", scale="tiny")
     assert manifest["seeds"] == list(exp.seeds)
-    assert manifest["config"]["rounds"] == exp.config.rounds
+    assert {p["config"]["rounds"] for p in manifest["points"].values()} == {exp.config.rounds}
     assert manifest["conditions"]["ai_and_drift"]["synthetic_share"] == 0.8
     assert manifest["conditions"]["neither"]["drift"] == 0.0
 

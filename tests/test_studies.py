@@ -10,6 +10,7 @@ from labkit.experiments import load, read_yaml
 from labkit.experiments.studies import reuse_points, sibling_results
 from labkit.experiments.study import arm_families, setting_label, varied_levers
 from labkit.experiments.sweep import point_path, sweep_points
+from labkit.sim.config import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDY_FILES = ["exploration", "stochasticity", "data_separation", "capacity", "tradeoffs"]
@@ -93,3 +94,32 @@ def test_setting_label_names_the_lever_values_but_not_the_policy():
         "epsilon_greedy (epsilon=0.2)"
     assert setting_label("replace", {"data_strategy": "replace", "window": 5}) == "replace (window=5)"
     assert setting_label("none", {"policy": "greedy"}) == "none"
+
+
+# --------------------------------------------------------------------------- changing a study as it loads
+
+def test_load_writes_seeds_levers_and_conditions_into_the_study_before_resolving():
+    exp = load(ROOT / "experiments" / "collapse.yaml", "tiny", seeds=3, levers={"rounds": 4},
+               conditions={"ai_and_drift": {"synthetic_share": 0.5}})
+    assert exp.seeds == (0, 1, 2) and exp.config.rounds == 4
+    points = {p.arm: p.config for p in sweep_points(exp)}
+    assert (points["ai_and_drift"].synthetic_share, points["ai_and_drift"].drift) == (0.5, 0.2)
+    assert points["neither"].rounds == 4 and points["neither"].n_users == exp.config.n_users
+    assert exp.conditions["ai_and_drift"].synthetic_share == 0.5
+
+
+def test_load_with_no_changes_is_the_file_as_written():
+    path = ROOT / "experiments" / "collapse.yaml"
+    plain, same = load(path, "tiny"), load(path, "tiny", seeds=None, levers={}, conditions={})
+    assert [p.config_hash for p in sweep_points(plain)] == [p.config_hash for p in sweep_points(same)]
+    assert plain.seeds == same.seeds
+
+
+def test_load_refuses_changes_the_file_could_not_say():
+    path = ROOT / "experiments" / "collapse.yaml"
+    with pytest.raises(ConfigError, match="'nope' is set but not defined"):
+        load(path, "tiny", conditions={"nope": {"drift": 0.1}})
+    with pytest.raises(ConfigError, match="synthetic_share"):
+        load(path, "tiny", conditions={"neither": {"synthetic_share": 1.5}})
+    with pytest.raises(ConfigError, match="seeds"):
+        load(path, "tiny", seeds=0)

@@ -134,6 +134,23 @@ def test_study_conditions_are_arms_labelled_by_name():
 
 # --- the table ---------------------------------------------------------------------
 
+def test_a_study_with_conditions_names_each_points_condition_and_its_manifest_holds_them():
+    exp = load("experiments/collapse.yaml", "tiny")
+    points = sweep_points(exp)
+    frames = {}
+    for point in points:  # stand-ins for computed point files: one seed, one round
+        frame = pd.DataFrame({"config_hash": [point.config_hash], "seed": [0], "round": [0],
+                              **{m: [0.0] for m in labkit.METRIC_NAMES}})
+        frame.attrs[sweep_mod.POINT_META] = {"labkit_version": "0", "jax_version": "0", "git_commit": "c"}
+        frames[point.config_hash] = frame
+    table = sweep_mod.metrics_table(exp, points, frames)
+    assert list(table.columns[:4]) == ["study", "arm", "condition", "config_hash"]
+    assert table["condition"].tolist() == ["ai_and_drift", "neither"]
+    manifest = sweep_mod._manifest(exp, points, frames, "local", None, 0.0, computed=[], invalid={})
+    assert manifest["conditions"]["ai_and_drift"]["synthetic_share"] == 0.8
+    assert manifest["conditions"]["neither"]["drift"] == 0.0
+
+
 def test_table_has_the_documented_columns_and_a_row_per_point_seed_and_round(reference):
     table = pd.read_parquet(reference / "metrics.parquet")
     assert list(table.columns) == ["study", "arm", "config_hash", "drift", "synthetic_share", "recommender",

@@ -109,3 +109,39 @@ def test_ci_text_and_direction_read_an_interval():
 def test_trend_says_rises_falls_or_mixed():
     frame = pd.DataFrame({"x": [3, 1, 2], "up": [3, 1, 2], "down": [1, 3, 2], "mixed": [1, 1, 2]})
     assert [tables.trend(frame, "x", c) for c in ("up", "down", "mixed")] == ["rises", "falls", "mixed"]
+
+
+def per_family_table():
+    """Late-round means of two families, each sweeping its own lever; the value of a lever sets ctr."""
+    rows = []
+    for family, lever, values in [("embedding_dim", "embedding_dim", [4, 16, 64]), ("train_steps", "train_steps", [3, 10])]:
+        for v in values:
+            for seed in range(3):
+                row = {"family": family, "arm": f"{lever}={v}", "embedding_dim": 16, "train_steps": 10, "seed": seed}
+                row[lever] = v
+                row.update({m: float(seed) for m in METRIC_NAMES})
+                row["ctr"] = float(seed) + v / 100
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_lever_tables_without_a_baseline_compare_each_family_with_its_smallest_setting(tmp_path):
+    varied = {"embedding_dim": ["embedding_dim"], "train_steps": ["train_steps"]}
+    summary, effects = tables.lever_tables(per_family_table(), ["ctr"], varied, None, tmp_path, label="arm")
+    assert list(summary.columns[:4]) == ["family", "arm", "embedding_dim", "train_steps"]
+    assert effects["arm"].tolist() == ["embedding_dim=16", "embedding_dim=64", "train_steps=10"]
+    assert effects["ctr"].tolist() == pytest.approx([0.12, 0.60, 0.07])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["effects_vs_smallest.csv", "summary.csv"]
+
+
+def test_priced_costs_price_only_a_clear_gain_in_diversity():
+    rows = []
+    for arm, kept in [("none", 0.0), ("clear", 1.0), ("noisy", 0.1), ("loses", -1.0)]:
+        for seed in range(4):
+            noise = (0.5 if seed % 2 else -0.5) if arm == "noisy" else 0.01 * seed
+            rows.append({"arm": arm, "seed": seed, "exposure_entropy": kept + noise, "ctr": -0.1 * kept})
+    costs = tables.priced_costs(pd.DataFrame(rows), {"arm": "none"}, by=["arm"]).set_index("arm")
+    assert costs["gain"].to_dict() == {"clear": "up", "noisy": "unclear", "loses": "down"}
+    assert costs.loc["clear", "text"] == tables.ci_text(*costs.loc["clear", ["cost", "cost_low", "cost_high"]], 3)
+    assert costs.loc["noisy", "text"] == "n/a (no clear entropy gain)"
+    assert costs.loc["loses", "text"] == "n/a (keeps no entropy)"

@@ -233,17 +233,56 @@ def trend(frame: pd.DataFrame, x: str, y: str) -> str:
 
 
 def lever_tables(per_seed: pd.DataFrame, metrics: Sequence[str], varied: Mapping[str, Sequence[str]],
-                 baseline: Mapping[str, Any], out: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A lever study's two summary tables, also written as ``summary.csv`` and
-    ``effects.csv`` in ``out``: late-round means per setting over seeds [CI] and each
-    setting's change against ``baseline``, paired by seed [CI]."""
+                 baseline: Mapping[str, Any] | None, out: str | os.PathLike, label: str = "setting"
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A lever study's two summary tables, also written as CSV in ``out``.
+
+    ``per_seed``: late-round means with ``family``, ``label`` and lever columns;
+    ``varied``: {family: the levers it sweeps} (:func:`labkit.experiments.study.varied_levers`);
+    ``baseline``: column values of the reference point; with None, each family's
+    smallest setting (of its first lever) is its own reference; ``label``: the column
+    naming a setting. Returns the late-round means per setting over seeds [CI]
+    (``summary.csv``) and each setting's change against its reference, paired by seed
+    [CI] (``effects.csv``, or ``effects_vs_smallest.csv`` with no baseline).
+    """
     levers = sorted({lever for names in varied.values() for lever in names})
-    by = ["family", "setting", *levers]
+    by = ["family", label, *levers]
     summary = summarize(per_seed, metrics, by=by)
-    effect_table = effects(per_seed, baseline, metrics, by=by)
+    if baseline is not None:
+        effect_table, name = effects(per_seed, baseline, metrics, by=by), "effects.csv"
+    else:
+        parts = []
+        for family, names in varied.items():
+            rows = per_seed[per_seed["family"] == family]
+            parts.append(effects(rows, {names[0]: rows[names[0]].min()}, metrics, by=by))
+        effect_table, name = pd.concat(parts, ignore_index=True), "effects_vs_smallest.csv"
     write_csv(summary, Path(out) / "summary.csv")
-    write_csv(effect_table, Path(out) / "effects.csv")
+    write_csv(effect_table, Path(out) / name)
     return summary, effect_table
+
+
+def priced_costs(per_seed: pd.DataFrame, baseline: Mapping[str, Any], by: Sequence[str],
+                 diversity: str = "exposure_entropy", engagement: str = "ctr", level: float = 95,
+                 digits: int = 3) -> pd.DataFrame:
+    """:func:`cost_per_nat` of each point, with how it reads: a price only where the gain is clear.
+
+    ``per_seed``, ``baseline``, ``by``, ``diversity``, ``engagement``, ``level``: as in
+    :func:`cost_per_nat`; ``digits``: decimals of the text. Adds ``gain``, the
+    :func:`direction` of the point's change in ``diversity`` (its t interval, as in
+    :func:`effects`), and ``text``: the cost with its interval (:func:`ci_text`), or why
+    there is none, ``n/a (keeps no entropy)`` or ``n/a (no clear entropy gain)``.
+    """
+    by = list(by)
+    costs = cost_per_nat(per_seed, baseline, diversity, engagement, by=by, level=level)
+    change = effects(per_seed, baseline, [diversity], by=by, level=level)
+    bounds = costs[by].merge(change[[*by, f"{diversity}_low", f"{diversity}_high"]], on=by, how="left")
+    costs["gain"] = [direction(low, high) for low, high in
+                     zip(bounds[f"{diversity}_low"], bounds[f"{diversity}_high"])]
+    costs["text"] = ["n/a (keeps no entropy)" if math.isnan(r["cost"])
+                     else "n/a (no clear entropy gain)" if r["gain"] != "up"
+                     else ci_text(r["cost"], r["cost_low"], r["cost_high"], digits)
+                     for r in costs.to_dict("records")]
+    return costs
 
 
 def reading_checks(summary: pd.DataFrame, effect_table: pd.DataFrame, varied: Mapping[str, Sequence[str]],
@@ -264,4 +303,5 @@ def reading_checks(summary: pd.DataFrame, effect_table: pd.DataFrame, varied: Ma
 
 __all__ = ["LATE_ROUNDS", "DIVERSITY", "DASHBOARD", "metric_columns", "point_columns", "late_window",
            "late_means", "summarize", "effects", "cost_per_nat", "ci_text", "direction", "ci_table",
-           "effect_lines", "settings_column", "carried_settings", "trend", "lever_tables", "reading_checks"]
+           "effect_lines", "settings_column", "carried_settings", "trend", "lever_tables", "priced_costs",
+           "reading_checks"]

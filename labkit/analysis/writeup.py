@@ -16,7 +16,8 @@ No number in the text is typed in: each is computed here from the tables, as a *
 An effect is a paired difference over seeds of late-round means
 (:func:`labkit.analysis.tables.late_means`, :func:`labkit.analysis.stats.paired_differences`) with a
 95% Student-t interval; the cost in clicks of each nat of entropy kept is
-:func:`labkit.analysis.tables.cost_per_nat`.
+:func:`labkit.analysis.tables.cost_per_nat`, priced only where the entropy gain is clear
+(:func:`labkit.analysis.tables.priced_costs`, which 06_tradeoffs shows too).
 
 The text is built as a list of blocks (heading, paragraph, list, table, figure) that two
 small renderers turn into Markdown and HTML, so both files say the same thing.
@@ -191,26 +192,19 @@ def level(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, trea
 
 def cost(table: pd.DataFrame, table_name: str, claim_id: str, treatment: Mapping[str, Any],
          baseline: Mapping[str, Any], last: int, diversity: str = "exposure_entropy",
-         engagement: str = "ctr", gain: Claim | None = None) -> Claim:
-    """A ``cost_per_nat`` claim (:func:`labkit.analysis.tables.cost_per_nat`); NaN when nothing is kept.
+         engagement: str = "ctr") -> Claim:
+    """A ``cost_per_nat`` claim, read as 06_tradeoffs reads it (:func:`labkit.analysis.tables.priced_costs`).
 
-    ``gain``: the ``difference`` claim of ``diversity`` for the same comparison; when its
-    interval is not above zero, the price of a gain that may not exist is not written
+    The cost is NaN when nothing is kept; when the gain in ``diversity`` is not clear
+    (its interval not above zero), the price of a gain that may not exist is not written
     (the text says so; the value stays in numbers.json).
     """
     per_seed = _per_seed(table, last)
     rows = pd.concat([_select(per_seed, treatment), _select(per_seed, baseline)])
-    out = tables.cost_per_nat(rows, baseline, diversity, engagement, by=list(treatment), level=LEVEL)
-    row = out.iloc[0]
-    if pd.isna(row["cost"]):
-        text = "n/a (keeps no entropy)"
-    elif gain is not None and tables.direction(gain.low, gain.high) != "up":
-        text = "n/a (no clear entropy gain)"
-    else:
-        text = tables.ci_text(row["cost"], row["cost_low"], row["cost_high"], DIGITS)
+    row = tables.priced_costs(rows, baseline, list(treatment), diversity, engagement, LEVEL, DIGITS).iloc[0]
     return Claim(claim_id, "cost_per_nat", table_name, diversity, dict(treatment), dict(baseline),
                  per_seed.attrs["late_rounds"], sorted(int(s) for s in per_seed["seed"].unique()),
-                 float(row["cost"]), float(row["cost_low"]), float(row["cost_high"]), text,
+                 float(row["cost"]), float(row["cost_low"]), float(row["cost_high"]), row["text"],
                  engagement=engagement, extra={"kept": float(row["kept"]), "lost": float(row["lost"])})
 
 
@@ -295,8 +289,7 @@ def findings(results: str | os.PathLike, last: int = tables.LATE_ROUNDS) -> Find
             continue
         got = {m: add(difference(table, name, f"tradeoffs.{arm}.{m}", m, {"arm": arm}, baseline, last))
                for m in MITIGATION_METRICS}
-        c = add(cost(table, name, f"tradeoffs.{arm}.cost_per_nat", {"arm": arm}, baseline, last,
-                     gain=got["exposure_entropy"]))
+        c = add(cost(table, name, f"tradeoffs.{arm}.cost_per_nat", {"arm": arm}, baseline, last))
         label = setting_label(arm, settings.get(arm, {}))
         rows.append({"label": label, "study": "06", "cells": {m: got[m].id for m in MITIGATION_METRICS},
                      "cost": c.id, "front": bool(front[arm])})

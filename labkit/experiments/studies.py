@@ -16,7 +16,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
@@ -89,17 +89,20 @@ class StudyRun:
 
 
 def run_study(experiment: str | os.PathLike, scale: str, out_dir: str | os.PathLike, reuse: bool = True,
-              progress: bool = False) -> StudyRun:
+              progress: bool = False, seeds: int | list[int] | None = None,
+              levers: Mapping[str, Any] | None = None,
+              conditions: Mapping[str, Mapping[str, Any]] | None = None) -> StudyRun:
     """Load ``experiment`` at ``scale`` and sweep it into ``out_dir``, first reusing the points
     sibling studies computed.
 
     ``experiment``, ``out_dir``: relative to the repository root unless absolute;
     ``reuse``: look for the study's points in the folders beside ``out_dir``;
-    ``progress``: a progress bar over point groups.
+    ``progress``: a progress bar over point groups; ``seeds``, ``levers``,
+    ``conditions``: changes to the study file (:func:`labkit.experiments.study.load`).
     """
     root = repo_root()
     out = resolve(out_dir, root)
-    exp = load(resolve(experiment, root), scale=scale)
+    exp = load(resolve(experiment, root), scale=scale, seeds=seeds, levers=levers, conditions=conditions)
     start = time.perf_counter()
     reused = reuse_points(exp, out, sibling_results(out)) if reuse else []
     with warnings.catch_warnings():  # tqdm's "IProgress not found" in kernels without widgets

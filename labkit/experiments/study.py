@@ -256,11 +256,49 @@ def _check_labels(arms: list[Arm]) -> None:
             seen[label] = arm.where
 
 
-def load(path: str | Path, scale: str | None = None) -> Experiment:
-    """Read and resolve ``path`` (flat config or study file) at ``scale``."""
+def load(path: str | Path, scale: str | None = None, *, seeds: int | list[int] | None = None,
+         levers: Mapping[str, Any] | None = None,
+         conditions: Mapping[str, Mapping[str, Any]] | None = None) -> Experiment:
+    """Read and resolve ``path`` (flat config or study file) at ``scale``.
+
+    The keywords change the study before it is resolved (say a notebook's parameters),
+    and are validated as if the file said them. ``seeds``: a count (seeds 0..n-1) or a
+    list, in place of the file's. ``levers``: lever values over the base and the scale
+    (a condition or arm that sets the same lever keeps its own value). ``conditions``:
+    {condition: lever values} set on those named conditions.
+    """
     path = Path(path)
-    experiment = resolve(read_yaml(path), scale, where=str(path), name=path.stem)
+    raw = _changed(read_yaml(path), scale, seeds, levers, conditions, where=str(path))
+    experiment = resolve(raw, scale, where=str(path), name=path.stem)
     return dataclasses.replace(experiment, source=str(path))
+
+
+def _changed(raw: dict[str, Any], scale: str | None, seeds, levers, conditions, where: str) -> dict[str, Any]:
+    """``raw`` with :func:`load`'s keywords written into it, where the file would say them."""
+    if seeds is None and not levers and not conditions:
+        return raw
+    raw, levers = dict(raw), dict(levers or {})
+    if "base" not in raw:  # a flat config: no scales, no conditions
+        if conditions:
+            raise ConfigError(f"{where}: conditions {sorted(conditions)} are set but the file has no `conditions`")
+        return {**raw, **levers, **({} if seeds is None else {"seeds": seeds})}
+    scales = _mapping(raw.get("scales"), where, "scales")
+    scale = scale if scale is not None else ("default" if "default" in scales else None)
+    if scale in scales:  # the scale's sizes and seeds win over the base's, so write there
+        sized = {**_mapping(scales[scale], where, f"scales.{scale}"), **levers}
+        raw["scales"] = {**scales, scale: sized if seeds is None else {**sized, "seeds": seeds}}
+    else:  # no scale (or an unknown one, which resolve refuses)
+        raw["base"] = {**_mapping(raw["base"], where, "base"), **levers}
+        raw["seeds"] = raw.get("seeds", 1) if seeds is None else seeds
+    if conditions:
+        known = _mapping(raw.get("conditions"), where, "conditions")
+        unknown = sorted(set(conditions) - set(known))
+        if unknown:
+            raise ConfigError(f"{where}: condition {unknown[0]!r} is set but not defined; "
+                              f"conditions: {', '.join(map(repr, known)) or 'none'}")
+        raw["conditions"] = {name: {**_mapping(value, where, f"conditions.{name}"), **conditions.get(name, {})}
+                             for name, value in known.items()}
+    return raw
 
 
 # --------------------------------------------------------------------------- arm labels

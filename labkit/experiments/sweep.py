@@ -7,8 +7,9 @@ top. :func:`run_sweep` computes whatever is missing and writes, under ``out_dir`
     points/<config_hash>.parquet   one file per point: rows = seeds x rounds, written
                                    atomically as soon as the point is computed
     metrics.parquet                the tidy table, one row per (arm, point, seed, round)
-    manifest.json                  study, scale, seeds, grid, every point's resolved
-                                   config by hash, versions, commit, wall time, executor
+    manifest.json                  study, scale, seeds, grid, the named conditions'
+                                   configs, every point's resolved config by hash,
+                                   versions, commit, wall time, executor
 
 The table and manifest are written only when every point exists. A point file already
 present and valid is read, never recomputed; a corrupt or partial one (unreadable,
@@ -228,9 +229,10 @@ def metrics_table(experiment: Experiment, points: Sequence[Point], frames: Mappi
                   ) -> pd.DataFrame:
     """The tidy table: one row per (point, seed, round), in sweep order.
 
-    Columns: ``study``, ``arm``, ``config_hash``, each lever any arm varies (its resolved
-    value for the point), ``seed``, ``round``, every metric, then the versions and
-    commit recorded in the point file that produced the row.
+    Columns: ``study``, ``arm``, ``condition`` (only in a study with named conditions:
+    the condition a point is, empty for a grid point), ``config_hash``, each lever any
+    arm varies (its resolved value for the point), ``seed``, ``round``, every metric,
+    then the versions and commit recorded in the point file that produced the row.
     """
     varied = list(dict.fromkeys(name for point in points for name in point.levers))
     parts = []
@@ -239,7 +241,9 @@ def metrics_table(experiment: Experiment, points: Sequence[Point], frames: Mappi
         meta = frame.attrs[POINT_META]
         part = frame[["seed", "round", *METRIC_NAMES]].copy()
         part.attrs = {}
-        head = {"study": experiment.name, "arm": point.arm, "config_hash": point.config_hash,
+        named = ({"condition": point.arm if point.arm in experiment.conditions else None}
+                 if experiment.conditions else {})
+        head = {"study": experiment.name, "arm": point.arm, **named, "config_hash": point.config_hash,
                 **{name: getattr(point.config, name) for name in varied}}
         for i, (column, value) in enumerate(head.items()):
             part.insert(i, column, value)
@@ -357,6 +361,7 @@ def _manifest(experiment: Experiment, points: Sequence[Point], frames: Mapping[s
         "scale": experiment.scale,
         "seeds": list(experiment.seeds),
         "grid": experiment.grid,
+        "conditions": {name: config.to_dict() for name, config in experiment.conditions.items()},
         "arms": [{"where": arm.where, **arm.as_dict()} for arm in experiment.arms],
         "points": by_hash,
         "n_points": len(by_hash),
