@@ -12,7 +12,7 @@ import pytest
 from labkit.sim import data as data_mod
 from labkit.sim import loop
 from labkit.sim.config import Config
-from labkit.sim.recommenders import RECOMMENDERS, World
+from labkit.sim.recommenders import RECOMMENDERS, Observation
 
 # 30 slots, 20 items at start and 4 new a round: slots are reused from round 3 on.
 TINY = dict(n_users=16, n_items=30, initial_items=20, new_items=4, slate_size=4, rounds=12,
@@ -30,7 +30,7 @@ def _rounds(config: Config, seed: int = 0):
     def from_scratch(state, key):
         training = data_mod.training_data(state.log, state.catalog, state.round - 1, static, params)
         return recommender.fit(recommender.init(key, static, params), training,
-                               World(state.catalog, state.users), key, static, params)
+                               Observation(state.catalog, state.users), key, static, params)
 
     state = loop.init_state(jax.random.key(seed), static, params)
     for key in jax.random.split(jax.random.key(seed + 1), static.rounds):

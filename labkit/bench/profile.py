@@ -11,7 +11,7 @@ from labkit.sim import data as data_mod
 from labkit.sim import loop, measure
 from labkit.sim.config import Config
 from labkit.sim.policies import POLICIES, SlateContext, novelty_bonus
-from labkit.sim.recommenders import RECOMMENDERS, World
+from labkit.sim.recommenders import RECOMMENDERS, Observation
 
 
 def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
@@ -46,12 +46,12 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
         return SlateContext(alive=s.catalog.alive, exposure=s.exposure, features=s.catalog.features)
 
     def score_blocks(s, k):
-        world = World(s.catalog, s.users)
+        world = Observation(s.catalog, s.users)
         return jax.lax.map(lambda r: recommender.score(s.recommender, world, k,
                                                        jnp.minimum(r, static.n_users - 1)).sum(1), rows)
 
     def score_and_policy(s, k):
-        world, ctx = World(s.catalog, s.users), context(s)
+        world, ctx = Observation(s.catalog, s.users), context(s)
         ctx = ctx._replace(bonus=novelty_bonus(ctx, params))  # as the loop does
         def one(r):
             scores = recommender.score(s.recommender, world, k, jnp.minimum(r, static.n_users - 1))
@@ -63,8 +63,8 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
 
     def fit(s, k, training):
         if recommender.update is not None:  # what the loop runs: the round's change
-            return recommender.update(s.recommender, s.log, s.round, World(s.catalog, s.users), k, static, params)
-        return recommender.fit(s.recommender, training, World(s.catalog, s.users), k, static, params)
+            return recommender.update(s.recommender, s.log, s.round, Observation(s.catalog, s.users), k, static, params)
+        return recommender.fit(s.recommender, training, Observation(s.catalog, s.users), k, static, params)
 
     def measurement(s, k, training):
         k_slate, k_click = jax.random.split(k)
@@ -80,7 +80,7 @@ def phase_profile(config: Config, repeats: int = 3) -> pd.DataFrame:
         "step (whole round)": lambda s, k, t: loop.step(static, params, s, k),
         "creation": lambda s, k, t: loop.create(k, s, static, params),
         "recommend (as in step)": lambda s, k, t: loop.recommend(
-            k, s.recommender, World(s.catalog, s.users), context(s), static, params),
+            k, s.recommender, Observation(s.catalog, s.users), context(s), static, params),
         "  of which scoring only (matmul)": lambda s, k, t: score_blocks(s, k),
         "  scoring + policy, no share": lambda s, k, t: score_and_policy(s, k),
         "retraining: training data": lambda s, k, t: (

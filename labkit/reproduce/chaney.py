@@ -24,7 +24,7 @@ from labkit.sim import data as data_mod
 from labkit.sim import loop
 from labkit.sim import metrics as M
 from labkit.sim.config import Config, ConfigError
-from labkit.sim.recommenders import RECOMMENDERS, World
+from labkit.sim.recommenders import RECOMMENDERS, Observation
 
 NAME = "chaney"
 CITATION = ("Chaney, Stewart & Engelhardt, \"How algorithmic confounding in recommendation systems "
@@ -56,7 +56,7 @@ def _continue(static, params, states, keys, rounds: int):
         k_init, k_fit = jax.random.split(jax.random.fold_in(key, 2))
         rec = recommender.init(k_init, static, params)
         training = data_mod.training_data(state.log, state.catalog, state.round - 1, static, params)
-        rec = recommender.fit(rec, training, World(state.catalog, state.users), k_fit, static, params)
+        rec = recommender.fit(rec, training, Observation(state.catalog, state.users), k_fit, static, params)
         return loop.run_rounds(static, params, state._replace(recommender=rec),
                                jax.random.split(jax.random.fold_in(key, 3), rounds))
     return jax.vmap(one)(states, keys)

@@ -31,7 +31,7 @@ from labkit.sim.measure import METRIC_NAMES  # noqa: F401 (re-exported: labkit.M
 from labkit.sim.devices import over_devices
 from labkit.sim.prng import unrolled_threefry
 from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, novelty_bonus
-from labkit.sim.recommenders import RECOMMENDERS, World
+from labkit.sim.recommenders import RECOMMENDERS, Observation
 
 
 class State(NamedTuple):
@@ -122,7 +122,7 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     # 2. recommendation
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
     consumed = consumed_history(state.log, catalog) if static.consumption == "once" else None
-    slate, predicted_share = recommend(k_recommend, state.recommender, World(catalog, users), context,
+    slate, predicted_share = recommend(k_recommend, state.recommender, Observation(catalog, users), context,
                                        static, params, consumed)
     strategy = data_mod.strategy(static)
     if strategy.slate is not None:  # a strategy that changes what is shown (reserve's exploration stream)
@@ -153,11 +153,11 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     # (recommenders with an ``update`` retrain from the round's change, O(users) a round;
     # the others read the whole training table)
     if recommender.update is not None:
-        rec_state = recommender.update(state.recommender, log, state.round, World(catalog, users), k_fit,
+        rec_state = recommender.update(state.recommender, log, state.round, Observation(catalog, users), k_fit,
                                        static, params)
     else:
         training = data_mod.training_data(log, catalog, state.round, static, params)
-        rec_state = recommender.fit(state.recommender, training, World(catalog, users), k_fit, static, params)
+        rec_state = recommender.fit(state.recommender, training, Observation(catalog, users), k_fit, static, params)
     totals = data_mod.update_totals(state.training, log, catalog, state.round, static, params)
     generator = refit_generator(state.generator, consumed_features, choice.clicked, predicted_share, catalog, static)
 
@@ -236,7 +236,7 @@ def consumed_history(log: data_mod.Log, catalog: world_mod.Catalog
     return clicked.item[..., 0].T, valid[..., 0].T
 
 
-def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, static: Static,
+def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContext, static: Static,
               params: Params, consumed: tuple[Array, Array] | None = None
               ) -> tuple[Slate, Float[Array, "*share"]]:
     """Score users block by block and turn each block's scores into slates.
@@ -262,7 +262,7 @@ def recommend(key: Array, rec_state: Any, world: World, context: SlateContext, s
         block_rows, block_key = args
         k_score, k_policy = jax.random.split(block_key)
         users = jnp.minimum(block_rows, n_users - 1)  # the last block may run past the end: padding
-        predicted = recommender.score(rec_state, world, k_score, users)
+        predicted = recommender.score(rec_state, obs, k_score, users)
         if consumed is None:  # the novelty reward stays a row: see labkit.sim.policies
             scores, block_context = predicted, context._replace(bonus=bonus)
         else:

@@ -3,12 +3,12 @@
 A :class:`Recommender` is three pure functions over its own state pytree:
 
 * ``init(key, static, params) -> state``
-* ``fit(state, data, world, key, static, params) -> state``: retrain on the weighted
+* ``fit(state, data, obs, key, static, params) -> state``: retrain on the weighted
   impressions the data strategy chose (:class:`labkit.sim.data.TrainingData`);
-* ``score(state, world, key, users) -> scores[block, items]``: higher is more recommended,
+* ``score(state, obs, key, users) -> scores[block, items]``: higher is more recommended,
   for a block of user indices (the loop scores users block by block, so memory never
   holds more than one ``block x items`` matrix);
-* optionally ``update(state, log, round, world, key, static, params) -> state``: the same
+* optionally ``update(state, log, round, obs, key, static, params) -> state``: the same
   retraining as ``fit`` on :func:`labkit.sim.data.training_data` after round ``round`` was
   logged, computed from what changed since the previous round (the round's clicks in;
   out, the clicks on items whose slot was reused and, under ``replace``, the round that
@@ -43,7 +43,7 @@ from labkit.sim.users import Users
 from labkit.sim.world import Catalog
 
 
-class World(NamedTuple):
+class Observation(NamedTuple):
     """What a recommender may look at: the catalog, and (the oracle only) the users."""
 
     catalog: Catalog
@@ -52,20 +52,20 @@ class World(NamedTuple):
 
 class Recommender(NamedTuple):
     init: Callable[[Array, Static, Params], Any]
-    fit: Callable[[Any, TrainingData, World, Array, Static, Params], Any]
-    score: Callable[[Any, World, Array, Int[Array, "block"]], Float[Array, "block items"]]
-    update: Callable[[Any, Log, Int[Array, ""], World, Array, Static, Params], Any] | None = None
+    fit: Callable[[Any, TrainingData, Observation, Array, Static, Params], Any]
+    score: Callable[[Any, Observation, Array, Int[Array, "block"]], Float[Array, "block items"]]
+    update: Callable[[Any, Log, Int[Array, ""], Observation, Array, Static, Params], Any] | None = None
 
 
 def _stateless_init(key, static, params):
     return ()
 
 
-def _no_fit(state, data, world, key, static, params):
+def _no_fit(state, data, obs, key, static, params):
     return state
 
 
-def _no_update(state, log, round_, world, key, static, params):
+def _no_update(state, log, round_, obs, key, static, params):
     return state
 
 
@@ -73,8 +73,8 @@ def _no_update(state, log, round_, world, key, static, params):
 random = Recommender(
     init=_stateless_init,
     fit=_no_fit,
-    score=lambda state, world, key, users: jax.random.uniform(
-        key, (users.shape[0], world.catalog.alive.shape[0])),
+    score=lambda state, obs, key, users: jax.random.uniform(
+        key, (users.shape[0], obs.catalog.alive.shape[0])),
     update=_no_update,
 )
 
@@ -91,13 +91,13 @@ def _popularity_init(key, static, params):
     return Counts(jnp.zeros(static.n_items), jnp.full(static.n_items, -1, jnp.int32))
 
 
-def _popularity_fit(state, data, world, key, static, params):
+def _popularity_fit(state, data, obs, key, static, params):
     clicks = jax.ops.segment_sum(data.click * data.weight, data.item, num_segments=static.n_items)
-    return Counts(clicks, world.catalog.uid)
+    return Counts(clicks, obs.catalog.uid)
 
 
-def _popularity_update(state, log, round_, world, key, static, params):
-    catalog = world.catalog
+def _popularity_update(state, log, round_, obs, key, static, params):
+    catalog = obs.catalog
     # out: a reused slot's count belonged to the item that left
     fresh = catalog.uid != state.uid
     clicks = jnp.where(fresh, 0.0, state.clicks)
@@ -122,7 +122,7 @@ def _left_window(uid, log, round_, static, params):
 popularity = Recommender(
     init=_popularity_init,
     fit=_popularity_fit,
-    score=lambda state, world, key, users: jnp.broadcast_to(state.clicks, (users.shape[0], state.clicks.shape[0])),
+    score=lambda state, obs, key, users: jnp.broadcast_to(state.clicks, (users.shape[0], state.clicks.shape[0])),
     update=_popularity_update,
 )
 
@@ -131,7 +131,7 @@ popularity = Recommender(
 ideal = Recommender(
     init=_stateless_init,
     fit=_no_fit,
-    score=lambda state, world, key, users: world.users.theta[users] @ world.catalog.features.T,
+    score=lambda state, obs, key, users: obs.users.theta[users] @ obs.catalog.features.T,
     update=_no_update,
 )
 
@@ -159,7 +159,7 @@ def _content_init(key, static, params):
                     jnp.zeros((static.n_items, static.n_topics)))
 
 
-def _content_fit(state, data, world, key, static, params):
+def _content_fit(state, data, obs, key, static, params):
     # TrainingData rows are the log's [rounds, users, k] in order, and a user clicks at
     # most one item a round: the profile is a sum over each user-round's one weighted
     # click, so only rounds x users feature vectors are gathered (not every impression's)
@@ -173,12 +173,12 @@ def _content_fit(state, data, world, key, static, params):
     slot = jnp.argmax(weight, axis=2)[..., None]
     w = jnp.take_along_axis(weight, slot, 2)[..., 0]  # [rounds, users]
     item = jnp.take_along_axis(data.item.reshape(shape), slot, 2)[..., 0]
-    features = world.catalog.features
-    return Profiles(jnp.einsum("ru,rud->ud", w, features[item]), world.catalog.uid, features)
+    features = obs.catalog.features
+    return Profiles(jnp.einsum("ru,rud->ud", w, features[item]), obs.catalog.uid, features)
 
 
-def _content_update(state, log, round_, world, key, static, params):
-    catalog = world.catalog
+def _content_update(state, log, round_, obs, key, static, params):
+    catalog = obs.catalog
     # in: this round's clicks
     item, weight = data_mod.clicked_rows(data_mod.round_of(log, round_), catalog.uid, round_, static, params)
     total = state.total + weight[0][:, None] * catalog.features[item[0]]
@@ -209,7 +209,7 @@ def _reused_clicks(state: Profiles, log: Log, round_, catalog: Catalog, static: 
 content = Recommender(
     init=_content_init,
     fit=_content_fit,
-    score=lambda state, world, key, users: profile(state.total[users]) @ world.catalog.features.T,
+    score=lambda state, obs, key, users: profile(state.total[users]) @ obs.catalog.features.T,
     update=_content_update,
 )
 
@@ -272,8 +272,8 @@ def _cold_start(state: MFState, catalog: Catalog, key: Array) -> MFState:
     return MFState(factors, opt_state, catalog.uid)
 
 
-def _mf_fit(state, data, world, key, static, params):
-    state = _cold_start(state, world.catalog, key)
+def _mf_fit(state, data, obs, key, static, params):
+    state = _cold_start(state, obs.catalog, key)
     optimizer = _optimizer(params)
     grad = jax.grad(mf_loss)
 
@@ -290,7 +290,7 @@ def _mf_fit(state, data, world, key, static, params):
 mf = Recommender(
     init=_mf_init,
     fit=_mf_fit,
-    score=lambda state, world, key, users: state.factors.user[users] @ state.factors.item.T + state.factors.bias,
+    score=lambda state, obs, key, users: state.factors.user[users] @ state.factors.item.T + state.factors.bias,
 )
 
 
