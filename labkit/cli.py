@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import yaml
@@ -41,11 +40,11 @@ def _parse_set(pairs: list[str]) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """``labkit run``: simulate, then write the metrics table and the manifest."""
-    import jax
+    import json
 
     from labkit.experiments import load
-    from labkit.sim.loop import progress_bar, simulate_seeds
-    from labkit.experiments.results import manifest, metrics_frame, write_json, write_table
+    from labkit.experiments.results import manifest, write_json, write_table
+    from labkit.experiments.sweep import POINT_META, compute_point
 
     experiment = load(args.config, args.scale)
     config = experiment.config.replace(**_parse_set(args.set)) if args.set else experiment.config
@@ -54,15 +53,11 @@ def run(args: argparse.Namespace) -> int:
     seeds = list(range(args.seed_start, args.seed_start + args.seeds)) if args.seeds else list(experiment.seeds)
     out = Path(args.out)
 
-    start = time.perf_counter()
-    with progress_bar(config.rounds, desc=f"{experiment.name}: {len(seeds)} seeds") if not args.quiet \
-            else nullcontext():
-        _, metrics = simulate_seeds(config, seeds, progress=not args.quiet)
-        metrics = jax.device_get(metrics)
-    wall = time.perf_counter() - start
-
-    table = metrics_frame(metrics, seeds)
-    table.insert(0, "config_hash", config.hash())
+    if not args.quiet:  # no bar inside the compiled scan: it would change the program (see sweep)
+        print(f"{experiment.name}: {len(seeds)} seeds x {config.rounds} rounds, compiling and running ...",
+              flush=True)
+    table = compute_point(config, seeds)
+    wall = json.loads(table.attrs.pop(POINT_META))["wall_time_s"]
     write_table(table, out / "metrics.parquet")
     write_json(manifest(config, seeds, wall, source=str(args.config), scale=experiment.scale),
                out / "manifest.json")

@@ -47,6 +47,12 @@ def test_run_writes_one_row_per_seed_and_round_and_a_manifest(tmp_path):
     for key in ("labkit_version", "git_commit", "jax_version", "wall_time_s", "config_hash"):
         assert key in manifest
     assert table.config_hash.unique().tolist() == [manifest["config_hash"]]
+    # the same numbers as a sweep's point of that config: one table maker for both
+    from labkit.experiments import load
+    from labkit.experiments.sweep import compute_point
+
+    point = compute_point(load(config).config, [0, 1, 2])
+    pd.testing.assert_frame_equal(table, point, check_exact=True)
 
 
 @pytest.mark.parametrize("text, fragment", [

@@ -139,7 +139,9 @@ def compute_point(config: Config, seeds: Sequence[int], env: Mapping[str, str] |
 
     Returns its table (``config_hash``, ``seed``, ``round`` and every metric; rows =
     seeds x rounds) with the point's metadata (config, seeds, ``env`` or
-    :func:`environment`) in ``frame.attrs``.
+    :func:`environment`, wall time) in ``frame.attrs``. Every table of simulated
+    metrics in labkit (a sweep's points, ``labkit run``) is made here, so the same
+    config and seeds give the same numbers whichever command asked.
     """
     import jax
 
