@@ -34,3 +34,16 @@ def test_paper_modules_import_common_but_never_the_package():
         assert "labkit.reproduce.common" in imported, path.name
         others = {f"labkit.reproduce.{other.stem}" for other in PACKAGE.glob("*.py")} - {"labkit.reproduce.common"}
         assert not imported & others, path.name  # papers do not import each other
+
+
+def test_a_reproduction_file_is_read_by_the_study_loader_errors_included(tmp_path):
+    import pytest
+
+    from labkit.sim.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"reproduce_chaney.yaml: scale = 'huge' is not defined; allowed: 'tiny'"):
+        R.load("chaney", scale="huge")
+    bad = tmp_path / "reproduce_generator.yaml"
+    bad.write_text("study: reproduce_generator\nscales: [tiny]\n")
+    with pytest.raises(ConfigError, match=r"scales must be a mapping"):
+        R.load(bad)

@@ -155,6 +155,22 @@ def _mapping(value: Any, where: str, key: str) -> dict:
     return dict(value)
 
 
+def scale_of(raw: Mapping[str, Any], scale: str | None, where: str) -> tuple[str | None, dict[str, Any]]:
+    """The scale a study file resolves at, and what that scale sets.
+
+    ``scale`` None means ``default`` when the file's ``scales`` has one, else no scale.
+    A scale the file does not define is refused, naming the ones it does.
+    """
+    scales = _mapping(raw.get("scales"), where, "scales")
+    scale = scale if scale is not None else ("default" if "default" in scales else None)
+    if scale is None:
+        return None, {}
+    if scale not in scales:
+        raise ConfigError(f"{where}: scale = {scale!r} is not defined; allowed: "
+                          f"{', '.join(map(repr, scales)) or 'none (the file has no scales)'}")
+    return scale, _mapping(scales[scale], where, f"scales.{scale}")
+
+
 def resolve(raw: Mapping[str, Any], scale: str | None = None, where: str = "experiment",
             name: str = "run") -> Experiment:
     """Resolve a parsed experiment (flat or study form) at ``scale``."""
@@ -170,14 +186,7 @@ def resolve(raw: Mapping[str, Any], scale: str | None = None, where: str = "expe
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed top-level keys: "
                           f"{', '.join(STUDY_KEYS)}")
     base = _mapping(raw["base"], where, "base")
-    scales = _mapping(raw.get("scales"), where, "scales")
-    scale = scale if scale is not None else ("default" if "default" in scales else None)
-    sized: dict[str, Any] = {}
-    if scale is not None:
-        if scale not in scales:
-            raise ConfigError(f"{where}: scale = {scale!r} is not defined; allowed: "
-                              f"{', '.join(map(repr, scales)) or 'none (the file has no scales)'}")
-        sized = _mapping(scales[scale], where, f"scales.{scale}")
+    scale, sized = scale_of(raw, scale, where)
     seeds = _seeds(sized.pop("seeds", raw.get("seeds", 1)), where)
     config = Config.from_dict({**base, **sized}, where=f"{where} (base + scale {scale})")
     conditions = {}

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from jaxtyping import Array, Float
 
-from labkit.experiments import Experiment, read_yaml, resolve
+from labkit.experiments.study import Experiment, read_yaml, resolve, scale_of
 from labkit.sim import data as data_mod
 from labkit.sim import loop
 from labkit.sim.config import DATA_STRATEGIES, Config, ConfigError
@@ -139,13 +139,8 @@ def read_reproduction(name: str | Path, scale: str | None, papers: Mapping[str, 
         raise ConfigError(f"{where}: study = {raw.get('study')!r} is not a reproduction; known: "
                           f"{', '.join('reproduce_' + n for n in papers)}")
     paper = papers[short]
-    scales = dict(raw.get("scales") or {})
-    scale = scale if scale is not None else ("default" if "default" in scales else None)
-    if scale is not None and scale not in scales:
-        raise ConfigError(f"{where}: scale = {scale!r} is not defined; allowed: "
-                          f"{', '.join(map(repr, scales)) or 'none'}")
     # What the scale sets: `setup` keys are this module's, `grid` and levers the experiments loader's.
-    sized = dict(scales.get(scale) or {}) if scale is not None else {}
+    scale, sized = scale_of(raw, scale, where)
     setup = _setup({**(raw.get("setup") or {}), **(sized.pop("setup", None) or {})}, paper.setup, where)
     grid = sized.pop("grid", None)
     experiment = None
