@@ -49,7 +49,7 @@ import pandas as pd
 from IPython.display import Image, display
 
 from labkit import reproduce as R
-from labkit.analysis.plots import save
+from labkit.analysis.style import save
 from labkit.experiments.parameters import check as check_parameters
 from labkit.experiments.results import provenance, write_json, write_table
 from labkit.experiments.paths import repo_root

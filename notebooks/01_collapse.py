@@ -48,7 +48,8 @@ import jax
 from IPython.display import Image
 
 from labkit.analysis.collapse import catalog_full_round, collapse_checks, round_ends
-from labkit.analysis.plots import COLLAPSE_PANELS, collapse_figure, save
+from labkit.analysis.plots import COLLAPSE_PANELS, collapse_figure
+from labkit.analysis.style import save
 from labkit.experiments.parameters import check as check_parameters
 from labkit.experiments.studies import run_study
 

@@ -47,7 +47,7 @@ import math
 from IPython.display import Image, display
 
 from labkit.analysis.lever_study import lever_study
-from labkit.analysis.plots import save
+from labkit.analysis.style import save
 from labkit.experiments.parameters import check as check_parameters
 
 check_parameters("03_stochasticity", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)

@@ -43,7 +43,7 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 from IPython.display import Image, display
 
 from labkit.analysis.lever_study import lever_study
-from labkit.analysis.plots import save
+from labkit.analysis.style import save
 from labkit.experiments.parameters import check as check_parameters
 
 check_parameters("05_capacity", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)

@@ -49,7 +49,8 @@ from IPython.display import Image, display
 from labkit.analysis import stats, tables
 from labkit.experiments import studies, study
 from labkit.experiments.parameters import check as check_parameters
-from labkit.analysis.plots import effects_figure, save, setting_colours, tradeoff_figure
+from labkit.analysis.plots import effects_figure, setting_colours, tradeoff_figure
+from labkit.analysis.style import save
 from labkit.experiments.results import write_csv
 
 check_parameters("06_tradeoffs", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)

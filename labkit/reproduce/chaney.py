@@ -215,7 +215,7 @@ def figure_chaney(table: pd.DataFrame):
     """(a) homogenization relative to ideal over rounds; (b) utility relative to ideal."""
     import seaborn as sns
 
-    from labkit.analysis.plots import style
+    from labkit.analysis.style import style
 
     with style():
         fig, (a, b) = _figure(2, width=3.0, height=2.3)

@@ -166,7 +166,7 @@ def check_accumulate(table: pd.DataFrame, z: float = 4.0, slope_tolerance: float
 
 def figure_accumulate(table: pd.DataFrame):
     """Mean excess test error over the first generation's, with the published laws."""
-    from labkit.analysis.plots import style
+    from labkit.analysis.style import style
 
     with style():
         fig, (a,) = _figure(1, width=3.4, height=2.4)

@@ -121,7 +121,7 @@ def figure_degenerate(table: pd.DataFrame):
     """(a) users' taste entropy over rounds by epsilon; (b) degeneracy speed against epsilon."""
     import seaborn as sns
 
-    from labkit.analysis.plots import style
+    from labkit.analysis.style import style
 
     with style():
         fig, (a, b) = _figure(2, width=3.0, height=2.3)

@@ -257,7 +257,7 @@ def check_generator(table: pd.DataFrame, z: float = 4.0, max_log_spread: float =
 def figure_generator(table: pd.DataFrame):
     """(a) mean variance with the law ((M-1)/M)^n; (b) the typical chain: tail mass and
     variance relative to the truth; (c) accumulate against replace."""
-    from labkit.analysis.plots import style
+    from labkit.analysis.style import style
 
     with style():
         fig, (a, b, c) = _figure(3)
