@@ -11,16 +11,10 @@ and writes::
                     statistic it was computed from, so a test can recompute each one
     figures/        PNG and PDF of every figure
 
-No number in the text is typed in: each is computed here from the tables, as a *claim*
-(:class:`Claim`), and the sentences and the headline table are built from the claims.
-An effect is a paired difference over seeds of late-round means
-(:func:`labkit.analysis.tables.late_means`, :func:`labkit.analysis.stats.paired_differences`) with a
-95% Student-t interval; the cost in clicks of each nat of entropy kept is
-:func:`labkit.analysis.tables.cost_per_nat`, priced only where the entropy gain is clear
-(:func:`labkit.analysis.tables.priced_costs`, which 06_tradeoffs shows too).
-
-The text is built as a list of blocks (heading, paragraph, list, table, figure) that two
-small renderers turn into Markdown and HTML, so both files say the same thing.
+What the report finds, every number it states and the sentences built from them, is
+:mod:`labkit.analysis.findings`; this module lays it out. The text is built as a list of
+blocks (heading, paragraph, list, table, figure) that two small renderers turn into
+Markdown and HTML, so both files say the same thing.
 """
 
 from __future__ import annotations
@@ -31,18 +25,14 @@ import json
 import os
 import re
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
-import pandas as pd
-
-from labkit.analysis import stats, tables
+from labkit.analysis import tables
+from labkit.analysis.findings import MITIGATION_METRICS, Findings, findings, numbers_json
 from labkit.analysis.labels import split_label
 from labkit.experiments.results import atomic_write, write_json
-from labkit.experiments.study import setting_label
-
-LEVEL = 95
 
 
 # --------------------------------------------------------------------------- what the report shows
@@ -117,251 +107,6 @@ SECTIONS: tuple[Section, ...] = (
                               "and CTR, with 95% Student-t confidence intervals; the vertical line is no "
                               "change."))),
 )
-
-
-# --------------------------------------------------------------------------- claims
-
-@dataclass
-class Claim:
-    """One number the report states, with everything needed to recompute it.
-
-    ``kind``: ``difference`` (mean over seeds of treatment minus baseline, paired by
-    seed, of late-round means of ``metric``; ``low``/``high`` its t interval),
-    ``level`` (mean over seeds of the treatment's late-round mean, with its interval) or
-    ``cost_per_nat`` (CTR given up per nat of ``metric`` kept, against the baseline;
-    bootstrap interval). ``table``: the result table, relative to the results folder;
-    ``treatment``/``baseline``: column values selecting their rows; ``late_rounds``:
-    the rounds averaged (inclusive); ``text``: how the number is written in the report.
-    """
-
-    id: str
-    kind: str
-    table: str
-    metric: str
-    treatment: dict[str, Any]
-    baseline: dict[str, Any] | None
-    late_rounds: list[int]
-    seeds: list[int]
-    mean: float
-    low: float
-    high: float
-    text: str
-    engagement: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-DIGITS = 3  # decimals of every number in the report
-
-
-def _select(frame: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
-    mask = pd.Series(True, index=frame.index)
-    for column, value in where.items():
-        mask &= frame[column] == value
-    rows = frame[mask]
-    if rows.empty:
-        raise ValueError(f"no rows where {dict(where)}")
-    return rows
-
-
-def _per_seed(table: pd.DataFrame, last: int) -> pd.DataFrame:
-    return tables.late_means(table, last)
-
-
-def difference(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, treatment: Mapping[str, Any],
-               baseline: Mapping[str, Any], last: int) -> Claim:
-    """A ``difference`` claim: treatment minus baseline, paired by seed, late-round means."""
-    per_seed = _per_seed(table, last)
-    rows = pd.concat([_select(per_seed, treatment), _select(per_seed, baseline)])
-    diffs = stats.paired_differences(rows, baseline, [metric])
-    mean, low, high = stats.mean_ci(diffs[metric], LEVEL)
-    return Claim(claim_id, "difference", table_name, metric, dict(treatment), dict(baseline),
-                 per_seed.attrs["late_rounds"], sorted(int(s) for s in diffs["seed"]), mean, low, high,
-                 tables.ci_text(mean, low, high, DIGITS, signed=True))
-
-
-def level(table: pd.DataFrame, table_name: str, claim_id: str, metric: str, treatment: Mapping[str, Any],
-          last: int) -> Claim:
-    """A ``level`` claim: the mean over seeds of the treatment's late-round mean."""
-    late = _per_seed(table, last)
-    per_seed = _select(late, treatment)
-    mean, low, high = stats.mean_ci(per_seed[metric], LEVEL)
-    return Claim(claim_id, "level", table_name, metric, dict(treatment), None,
-                 late.attrs["late_rounds"], sorted(int(s) for s in per_seed["seed"]),
-                 mean, low, high, tables.ci_text(mean, low, high, DIGITS))
-
-
-def cost(table: pd.DataFrame, table_name: str, claim_id: str, treatment: Mapping[str, Any],
-         baseline: Mapping[str, Any], last: int, diversity: str = "exposure_entropy",
-         engagement: str = "ctr") -> Claim:
-    """A ``cost_per_nat`` claim, read as 06_tradeoffs reads it (:func:`labkit.analysis.tables.priced_costs`).
-
-    The cost is NaN when nothing is kept; when the gain in ``diversity`` is not clear
-    (its interval not above zero), the price of a gain that may not exist is not written
-    (the text says so; the value stays in numbers.json).
-    """
-    per_seed = _per_seed(table, last)
-    rows = pd.concat([_select(per_seed, treatment), _select(per_seed, baseline)])
-    row = tables.priced_costs(rows, baseline, list(treatment), diversity, engagement, LEVEL, DIGITS).iloc[0]
-    return Claim(claim_id, "cost_per_nat", table_name, diversity, dict(treatment), dict(baseline),
-                 per_seed.attrs["late_rounds"], sorted(int(s) for s in per_seed["seed"].unique()),
-                 float(row["cost"]), float(row["cost_low"]), float(row["cost_high"]), row["text"],
-                 engagement=engagement, extra={"kept": float(row["kept"]), "lost": float(row["lost"])})
-
-
-# --------------------------------------------------------------------------- reading the results
-
-def read_study(results: Path, folder: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """A study's table and manifest; a clear error if the notebook has not run."""
-    table_path, manifest_path = results / folder / "metrics.parquet", results / folder / "manifest.json"
-    if not table_path.is_file():
-        raise FileNotFoundError(f"{table_path} is missing: run the study notebooks first "
-                                f"(labkit main, or --only {folder[:2]})")
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    return pd.read_parquet(table_path), manifest
-
-
-MITIGATION_METRICS = ("exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr")
-COLLAPSE_METRICS = ("exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr")
-
-
-@dataclass
-class Findings:
-    """All claims, grouped the way the report uses them."""
-
-    claims: dict[str, Claim]
-    rows: list[dict[str, Any]]  # the headline table: label, study, {metric: claim id}, cost, front
-    sentences: list[str]
-    context: dict[str, Any]
-
-
-def _word(claim: Claim, up: str, down: str, unclear: str) -> str:
-    return {"up": up, "down": down, "unclear": unclear}[tables.direction(claim.low, claim.high)]
-
-
-def findings(results: str | os.PathLike, last: int = tables.LATE_ROUNDS) -> Findings:
-    """Compute every claim of the report from the tables under ``results``."""
-    results = Path(results)
-    claims: dict[str, Claim] = {}
-    rows: list[dict[str, Any]] = []
-    sentences: list[str] = []
-
-    def add(claim: Claim) -> Claim:
-        claims[claim.id] = claim
-        return claim
-
-    # 01: the collapse itself.
-    table, manifest = read_study(results, "01_collapse")
-    name = "01_collapse/metrics.parquet"
-    treat, base = {"condition": "ai_and_drift"}, {"condition": "neither"}
-    got = {m: add(difference(table, name, f"collapse.{m}", m, treat, base, last)) for m in COLLAPSE_METRICS}
-    rows.append({"label": "GenAI + drift vs neither (greedy)", "study": "01",
-                 "cells": {m: got[m].id for m in COLLAPSE_METRICS}})
-    cond = manifest.get("conditions", {}).get("ai_and_drift", {})
-    share, drift = cond.get("synthetic_share"), cond.get("drift")
-    sentences.append(
-        f"**Collapse (01).** With a share {share:g} of new items made by the GenAI and users drifting at "
-        f"rate {drift:g}, the late-round exposure topic entropy of the greedy MF feed changes by "
-        f"{got['exposure_topic_entropy'].text} nats and users' taste entropy by "
-        f"{got['user_taste_entropy'].text} nats against a feed with neither "
-        f"({_word(got['exposure_topic_entropy'], 'higher', 'lower', 'no clear change')} / "
-        f"{_word(got['user_taste_entropy'], 'higher', 'lower', 'no clear change')}), while CTR changes by "
-        f"{got['ctr'].text} clicks per slate: "
-        + _word(got["ctr"], "the dashboard improves as diversity is lost.",
-                "the dashboard would warn.", "the dashboard does not move.")
-        if share is not None and drift is not None else
-        f"**Collapse (01).** Exposure topic entropy {got['exposure_topic_entropy'].text} nats, CTR "
-        f"{got['ctr'].text} clicks per slate against a feed with neither.")
-
-    # 06: every mitigation against the greedy baseline.
-    table, manifest = read_study(results, "06_tradeoffs")
-    name = "06_tradeoffs/metrics.parquet"
-    arms = list(dict.fromkeys(table["arm"]))
-    settings = {a["label"]: {k: v[0] for k, v in a.items() if k not in ("label", "where")}
-                for a in manifest.get("arms", []) if "label" in a}
-    baseline = {"arm": "none"}
-    add(level(table, name, "tradeoffs.none.exposure_entropy", "exposure_entropy", baseline, last))
-    add(level(table, name, "tradeoffs.none.ctr", "ctr", baseline, last))
-    summary = tables.summarize(_per_seed(table, last), ["ctr", "exposure_entropy"], by=["arm"])
-    front = dict(zip(summary["arm"], stats.pareto_front(summary["ctr"], summary["exposure_entropy"])))
-    mitigations = []
-    for arm in arms:
-        if arm == "none":
-            continue
-        got = {m: add(difference(table, name, f"tradeoffs.{arm}.{m}", m, {"arm": arm}, baseline, last))
-               for m in MITIGATION_METRICS}
-        c = add(cost(table, name, f"tradeoffs.{arm}.cost_per_nat", {"arm": arm}, baseline, last))
-        label = setting_label(arm, settings.get(arm, {}))
-        rows.append({"label": label, "study": "06", "cells": {m: got[m].id for m in MITIGATION_METRICS},
-                     "cost": c.id, "front": bool(front[arm])})
-        mitigations.append((arm, label, got, c))
-    on_front = [setting_label(a, settings.get(a, {})) for a in arms if front[a]]
-    raised = [m for m in mitigations if tables.direction(m[2]["exposure_entropy"].low,
-                                                          m[2]["exposure_entropy"].high) == "up"]
-    costly = [m for m in mitigations if tables.direction(m[2]["ctr"].low, m[2]["ctr"].high) == "down"]
-    best = max(mitigations, key=lambda m: m[2]["exposure_entropy"].mean)
-    priced = [m for m in raised if not pd.isna(m[3].mean)]
-    free = [m for m in priced if m[3].mean <= 0]  # entropy kept and, on average, no click lost
-    paid = [m for m in priced if m[3].mean > 0]
-    cheapest = min(paid, key=lambda m: m[3].mean) if paid else None
-    sentences.append(
-        f"**Mitigations (06).** Against the greedy feed under the same pressure (late-round exposure "
-        f"entropy {claims['tradeoffs.none.exposure_entropy'].text} nats, CTR "
-        f"{claims['tradeoffs.none.ctr'].text} clicks per slate), {len(raised)} of {len(mitigations)} "
-        f"mitigations raise exposure entropy (CI above zero) and {len(costly)} of {len(mitigations)} lower CTR "
-        f"(CI below zero). The largest gain "
-        f"is {best[1]}: {best[2]['exposure_entropy'].text} nats, CTR {best[2]['ctr'].text}."
-        + (" Entropy kept with no loss of CTR on average (cost per nat at or below zero): "
-           + "; ".join(f"{m[1]} ({m[3].text} clicks per slate per nat, CTR {m[2]['ctr'].text})" for m in free)
-           + "." if free else "")
-        + (f" The cheapest nat of entropy that does cost clicks is kept by {cheapest[1]}, at {cheapest[3].text} "
-           f"clicks per slate per nat." if cheapest else "")
-        + f" On the Pareto front of CTR against exposure entropy: {', '.join(on_front)}.")
-
-    # 04: data separation under a rising GenAI share.
-    table, _ = read_study(results, "04_data_separation")
-    name = "04_data_separation/metrics.parquet"
-    shares = sorted(table["synthetic_share"].unique())
-    low_share, high_share = float(shares[0]), float(shares[-1])
-    sep = {}
-    for arm in dict.fromkeys(table["arm"]):
-        sep[arm] = {m: add(difference(table, name, f"data_separation.{arm}.share.{m}", m,
-                                      {"arm": arm, "synthetic_share": high_share},
-                                      {"arm": arm, "synthetic_share": low_share}, last))
-                    for m in ("exposure_topic_entropy", "user_taste_entropy", "ctr")}
-        rows.append({"label": f"{arm}: synthetic_share {high_share:g} vs {low_share:g}", "study": "04",
-                     "cells": {m: sep[arm][m].id for m in ("exposure_topic_entropy", "user_taste_entropy", "ctr")}})
-    sentences.append(
-        f"**Data separation (04).** Raising the GenAI's share of new items from {low_share:g} to "
-        f"{high_share:g} changes the exposure topic entropy of the accumulate-everything feed by "
-        f"{sep['accumulate']['exposure_topic_entropy'].text} nats and users' taste entropy by "
-        f"{sep['accumulate']['user_taste_entropy'].text}; "
-        + "; ".join(f"under {arm}, by {sep[arm]['exposure_topic_entropy'].text} and "
-                    f"{sep[arm]['user_taste_entropy'].text}" for arm in sep if arm != "accumulate") + ".")
-
-    # 05: capacity.
-    table, _ = read_study(results, "05_capacity")
-    name = "05_capacity/metrics.parquet"
-    cap = {}
-    for lever in ("embedding_dim", "train_steps"):
-        labels = [a for a in dict.fromkeys(table["arm"]) if a.startswith(f"{lever}=")]
-        values = sorted(int(a.split("=")[1]) for a in labels)
-        small, big = f"{lever}={values[0]}", f"{lever}={values[-1]}"
-        cap[lever] = (values[0], values[-1], {
-            m: add(difference(table, name, f"capacity.{lever}.{m}", m, {"arm": big}, {"arm": small}, last))
-            for m in ("exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr")})
-        rows.append({"label": f"{big} vs {small}", "study": "05",
-                     "cells": {m: cap[lever][2][m].id for m in cap[lever][2]}})
-    (d0, d1, dim), (s0, s1, steps) = cap["embedding_dim"], cap["train_steps"]
-    sentences.append(
-        f"**Capacity (05).** Going from embedding dimension {d0} to {d1} changes late-round exposure entropy "
-        f"by {dim['exposure_entropy'].text} nats "
-        f"({_word(dim['exposure_entropy'], 'more diverse', 'less diverse', 'no clear change')}) and topic "
-        f"entropy by {dim['exposure_topic_entropy'].text}; going from {s0} to {s1} optimizer steps per round "
-        f"changes exposure entropy by {steps['exposure_entropy'].text} "
-        f"({_word(steps['exposure_entropy'], 'more diverse', 'less diverse', 'no clear change')}) and topic "
-        f"entropy by {steps['exposure_topic_entropy'].text}.")
-
-    return Findings(claims, rows, sentences, {"late_rounds_param": last})
 
 
 # --------------------------------------------------------------------------- the document
@@ -570,26 +315,6 @@ def copy_figures(results: Path, out: Path) -> dict[str, str]:
     return paths
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe: NaN becomes null, numpy scalars become Python numbers."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
-def numbers_json(f: Findings) -> dict[str, Any]:
-    """The claims as JSON: each with its table (relative to the results folder), the rows
-    compared, the rounds and seeds averaged, its value, interval and text. NaN is null."""
-    return _plain({"level": LEVEL, "late_rounds": f.context["late_rounds_param"],
-                   "claims": [asdict(c) for c in f.claims.values()]})
-
-
 def build_writeup(results: str | os.PathLike, out: str | os.PathLike | None = None,
                   last: int = tables.LATE_ROUNDS) -> Writeup:
     """Read the study results under ``results`` and write the report into ``out``
@@ -614,5 +339,5 @@ def build_writeup(results: str | os.PathLike, out: str | os.PathLike | None = No
                    tuple(out / p for p in figures.values()), f)
 
 
-__all__ = ["SECTIONS", "Section", "FigureRef", "Claim", "Findings", "Writeup", "findings", "difference", "level",
-           "cost", "document", "to_markdown", "to_html", "copy_figures", "build_writeup"]
+__all__ = ["SECTIONS", "Section", "FigureRef", "Writeup", "document", "to_markdown", "to_html", "copy_figures",
+           "build_writeup"]
