@@ -47,11 +47,11 @@ late_rounds = 10  # rounds averaged at the end of each run (at most half of a ru
 from IPython.display import Image, display
 
 from labkit.analysis import stats, tables
-from labkit.experiments import studies
-from labkit.experiments.parameters import check as check_parameters
+from labkit.analysis.data_separation import share_checks, share_tables
 from labkit.analysis.plots import collapse_figure, lever_figure
 from labkit.analysis.style import save
-from labkit.experiments.results import write_csv
+from labkit.experiments import studies
+from labkit.experiments.parameters import check as check_parameters
 
 check_parameters("04_data_separation", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)
@@ -108,13 +108,8 @@ Image(filename=str(written[0]), width=800)
 # share (what the GenAI does to a feed trained that way). All are written as CSV too.
 
 # %%
+summary, vs_accumulate, vs_share = share_tables(per_seed, metrics, shown_metrics, out, baseline="accumulate")
 by = ["strategy", "synthetic_share"]
-summary = tables.summarize(per_seed, shown_metrics, by=by)
-vs_accumulate = tables.effects(per_seed, {"strategy": "accumulate"}, metrics, match=["synthetic_share"], by=by)
-vs_share = tables.effects(per_seed, {"synthetic_share": shares[0]}, metrics, match=["strategy"], by=by)
-write_csv(summary, out / "summary.csv")
-write_csv(vs_accumulate, out / "effects_vs_accumulate.csv")
-write_csv(vs_share, out / "effects_of_share.csv")
 display(tables.ci_table(summary, shown_metrics, by))
 display(tables.ci_table(vs_accumulate, metrics, by, signed=True))
 display(tables.ci_table(vs_share, metrics, by, signed=True))
@@ -153,20 +148,9 @@ display(tables.ci_table(vs_share, metrics, by, signed=True))
 # accumulate; and, within each strategy, the highest share against the lowest.
 
 # %%
-for strategy, rows in summary.groupby("strategy", sort=False):
-    moves = {m: tables.trend(rows, "synthetic_share", m)
-             for m in ("exposure_topic_entropy", "exposure_entropy", "ctr")}
-    print(f"{strategy:11s} as the share grows: " + ", ".join(f"{m} {how}" for m, how in moves.items()))
-top = vs_accumulate[vs_accumulate["synthetic_share"] == shares[-1]].assign(
-    setting=lambda d: d["strategy"] + f" vs accumulate at synthetic_share {shares[-1]:g}")
-for line in tables.effect_lines(top, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
-                                 "setting"):
-    print(line)
-rise = vs_share[vs_share["synthetic_share"] == shares[-1]].assign(
-    setting=lambda d: d["strategy"] + f": synthetic_share {shares[-1]:g} vs {shares[0]:g}")
-for line in tables.effect_lines(rise, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
-                                 "setting"):
-    print(line)
+print("\n".join(share_checks(summary, vs_accumulate, vs_share,
+                              moves=["exposure_topic_entropy", "exposure_entropy", "ctr"],
+                              headline=["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"])))
 
 # %% [markdown]
 # What this does not say: how separation compares with changing the ranking policy

@@ -43,15 +43,14 @@ experiment = "experiments/tradeoffs.yaml"
 late_rounds = 10  # rounds averaged at the end of each run (at most half of a run)
 
 # %%
-import pandas as pd
 from IPython.display import Image, display
 
-from labkit.analysis import stats, tables
-from labkit.experiments import studies, study
-from labkit.experiments.parameters import check as check_parameters
+from labkit.analysis import tables
 from labkit.analysis.plots import effects_figure, setting_colours, tradeoff_figure
 from labkit.analysis.style import save
-from labkit.experiments.results import write_csv
+from labkit.analysis.tradeoffs import cost_table, setting_late_means, tradeoff_checks, tradeoff_tables
+from labkit.experiments import studies
+from labkit.experiments.parameters import check as check_parameters
 
 check_parameters("06_tradeoffs", scale=scale, out_dir=out_dir, experiment=experiment, late_rounds=late_rounds)
 run = studies.run_study(experiment, scale, out_dir)
@@ -63,9 +62,7 @@ print(run.describe())
 # ## Late-round means, per setting and seed
 
 # %%
-settings = study.arm_settings(exp)  # {arm: the levers it sets}
-per_seed = tables.late_means(table, late_rounds)
-per_seed["setting"] = [study.setting_label(arm, settings[arm]) for arm in per_seed["arm"]]
+per_seed = setting_late_means(table, exp, late_rounds)  # named by the levers each arm sets
 first, last = per_seed.attrs["late_rounds"]
 n_seeds = per_seed["seed"].nunique()
 note = f"late-round mean (rounds {first}-{last}); mean over {n_seeds} seeds, 95% t confidence intervals"
@@ -83,8 +80,7 @@ print(note)
 # the baseline.
 
 # %%
-summary = tables.summarize(per_seed, metrics, by=["arm", "setting"])
-summary["pareto_front"] = stats.pareto_front(summary["ctr"], summary["exposure_entropy"])
+summary, effects, costs, _ = tradeoff_tables(per_seed, baseline, metrics, out)  # and tradeoffs.csv, all as CSV
 baseline_setting = summary.loc[summary["arm"] == "none", "setting"].iloc[0]
 colours = setting_colours(order, baseline_setting)
 fig = tradeoff_figure(summary, x="ctr", y="exposure_entropy", label="setting", front=summary["pareto_front"],
@@ -104,31 +100,17 @@ Image(filename=str(written[0]), width=760)
 # average or its gain is not clear (the number is still in `tradeoffs.csv`).
 
 # %%
-effects = tables.effects(per_seed, baseline, metrics, by=["arm", "setting"])
-costs = tables.priced_costs(per_seed, baseline, by=["arm", "setting"])  # as the write-up prices them
 fig = effects_figure(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
                      label="setting", colours=colours, note=f"change against none; {note}")
 written = save(fig, out / "tradeoffs_effects")
 print("wrote", ", ".join(str(p) for p in written))
 display(Image(filename=str(written[0]), width=760))
 
-table_out = summary[["arm", "setting", "ctr", "exposure_entropy", "pareto_front"]].merge(
-    effects[["arm", "exposure_entropy", "exposure_entropy_low", "exposure_entropy_high",
-             "ctr", "ctr_low", "ctr_high"]].rename(columns=lambda c: f"delta_{c}" if c != "arm" else c),
-    on="arm", how="left").merge(costs[["arm", "cost", "cost_low", "cost_high"]], on="arm", how="left")
-write_csv(table_out, out / "tradeoffs.csv")
-write_csv(summary, out / "summary.csv")
-write_csv(effects, out / "effects.csv")
 display(tables.ci_table(summary, ["ctr", "exposure_entropy", "exposure_topic_entropy", "user_taste_entropy"],
                          "setting"))
 display(tables.ci_table(effects, ["exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr"],
                          "setting", signed=True))
-display(pd.DataFrame({
-    "setting": costs["setting"],
-    "entropy kept (nats)": costs["kept"].round(3),
-    "CTR given up (clicks per slate)": costs["lost"].round(3),
-    "CTR cost per nat kept [95% bootstrap]": costs["text"],
-}).set_index("setting"))
+display(cost_table(costs))
 
 # %% [markdown]
 # ## Reading the figure
@@ -155,15 +137,7 @@ display(pd.DataFrame({
 # The cell below reads the same things off the tables.
 
 # %%
-front = summary[summary["pareto_front"]].sort_values("ctr")
-print("on the Pareto front (by CTR):", ", ".join(front["setting"]))
-for line in tables.effect_lines(effects, ["exposure_entropy", "ctr"], "setting"):
-    print(line)
-priced = costs[costs["gain"] == "up"].sort_values("cost")
-print("CTR cost per nat kept, cheapest first (settings whose entropy gain is clear):")
-for r in priced.to_dict("records"):
-    print(f"  {r['setting']:42s} {r['text']}")
-print("no clear entropy gain:", ", ".join(costs.loc[costs["gain"] != "up", "setting"]) or "none")
+print("\n".join(tradeoff_checks(summary, effects, costs, headline=["exposure_entropy", "ctr"])))
 
 # %% [markdown]
 # What this does not say: a setting is one point of its family's curve (02-04 draw the
