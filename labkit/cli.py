@@ -168,6 +168,9 @@ def _notebooks_main(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["main"]:  # its options are the notebook runner's own (argparse would take them)
+        return _notebooks_main(argv[1:])
     args = parser().parse_args(argv)
     try:
         return args.func(args)

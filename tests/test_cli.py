@@ -81,3 +81,12 @@ def test_console_script_lists_levers():
                           check=True)
     for name in ("synthetic_share", "generator_temperature", "drift", "recommender"):
         assert name in done.stdout
+
+
+def test_labkit_main_passes_its_options_to_the_notebook_runner(capsys):
+    assert main(["main", "--list"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert listed[0] == "00_reproductions" and listed[-1] == "99_writeup"
+    result = subprocess.run([sys.executable, "-m", "labkit", "main", "--scale", "huge", "--list"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "huge" in result.stderr  # refused by the runner, by name

@@ -3,7 +3,8 @@ annotated function checked by beartype, covering every policy, recommender, data
 generator objective and consumption mode.
 
 The check needs jaxtyping's import hook installed before labkit is imported, so it runs in
-a fresh interpreter.
+a fresh interpreter. Shapes are checked while jax traces, so the simulations are traced
+(``jax.eval_shape``), not compiled.
 """
 
 import subprocess
@@ -13,7 +14,8 @@ SCRIPT = r"""
 from jaxtyping import install_import_hook
 with install_import_hook("labkit", "beartype.beartype"):
     import labkit
-    from labkit.sim import loop  # noqa: F401
+    from labkit.sim import loop  # noqa: F401 (checked on import)
+import jax
 from labkit.sim.config import Config
 
 CASES = [
@@ -28,7 +30,8 @@ for case in CASES:
     config = Config.from_dict(n_users=7, n_items=13, initial_items=11, new_items=2, slate_size=3, rounds=3,
                               n_topics=3, n_creators=2, n_pairs=3, embedding_dim=2, train_steps=1,
                               synthetic_share=0.5, drift=0.2, **case)
-    labkit.simulate_seeds(config, [0, 1])
+    jax.eval_shape(lambda keys: jax.vmap(lambda k: loop._run(config.static, config.params, k))(keys),
+                   loop.seed_keys([0, 1]))
     print("checked", case)
 """
 
