@@ -6,6 +6,17 @@ import os
 # which is the right trade for tiny worlds. Subprocesses (papermill kernels) inherit it.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
+# One persistent compilation cache for the session and the processes it starts (papermill
+# kernels, subprocess tests): a program compiled once is loaded, not compiled again, after
+# _release_compiled_programs drops it between modules, in a subprocess, or in a later
+# session (pytest's cache folder). A cached program is the one XLA would compile, so no
+# number depends on it. Every program is cached, however quickly it compiled.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                   ".pytest_cache", "d", "labkit_jax"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+
 
 import gc  # noqa: E402
 
