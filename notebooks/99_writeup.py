@@ -43,9 +43,9 @@ from labkit.experiments.parameters import check as check_parameters
 from labkit.analysis.writeup import build_writeup
 
 check_parameters("99_writeup", scale=scale, out_dir=out_dir, writeup_dir=writeup_dir, late_rounds=late_rounds)
-out = paths.resolve(out_dir)
+out = paths.in_repo(out_dir)
 results = out.parent
-target = results / "writeup" if writeup_dir is None else paths.resolve(writeup_dir)
+target = results / "writeup" if writeup_dir is None else paths.in_repo(writeup_dir)
 writeup = build_writeup(results, target, last=late_rounds)
 for path in (writeup.markdown, writeup.html, writeup.numbers, *writeup.figures):
     print(f"wrote {path} ({path.stat().st_size:,} bytes)")

@@ -24,7 +24,9 @@ def snapshot():
             "mpl": {k: repr(v) for k, v in matplotlib.rcParams.items()}}
 before = snapshot()
 import labkit, labkit.cli, labkit.sim.loop, labkit.sim.prng, labkit.experiments.sweep, labkit.experiments.notebooks
-import labkit.analysis.plots, labkit.analysis.stats, labkit.analysis.tables, labkit.analysis.writeup
+import labkit.analysis.collapse, labkit.analysis.data_separation, labkit.analysis.findings, labkit.analysis.lever_study
+import labkit.analysis.logs, labkit.analysis.plots, labkit.analysis.stats, labkit.analysis.style, labkit.analysis.tables
+import labkit.analysis.tradeoffs, labkit.analysis.writeup
 import labkit.experiments.studies, labkit.reproduce, labkit.bench
 after = snapshot()
 changed = [k for k in before if before[k] != after[k]]

@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from labkit.experiments.paths import repo_root, resolve
+from labkit.experiments.paths import in_repo, repo_root
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_repo_root_is_found_from_a_subfolder_and_resolve_uses_it(monkeypatch):
+def test_repo_root_is_found_from_a_subfolder_and_in_repo_uses_it(monkeypatch):
     monkeypatch.chdir(ROOT / "notebooks")
     assert repo_root() == ROOT
-    assert resolve("results/x") == ROOT / "results" / "x"
-    assert resolve("/abs/x") == Path("/abs/x")
-    assert resolve("x", root="/elsewhere") == Path("/elsewhere/x")
+    assert in_repo("results/x") == ROOT / "results" / "x"
+    assert in_repo("/abs/x") == Path("/abs/x")
+    assert in_repo("x", root="/elsewhere") == Path("/elsewhere/x")
 
 
 def test_repo_root_outside_a_repository_says_so(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from labkit import METRIC_NAMES
 from labkit.analysis.tradeoffs import cost_table, setting_late_means, tradeoff_checks, tradeoff_tables
 from labkit.experiments import load
-from labkit.experiments.paths import resolve
+from labkit.experiments.paths import in_repo
 
 GAIN = {"none": 0.0, "explore": 1.0, "sample": 0.5, "costly": 0.4}  # nats of entropy kept
 LOSS = {"none": 0.0, "explore": 0.0, "sample": 0.05, "costly": 0.2}  # clicks per slate given up
@@ -52,7 +52,7 @@ def test_tradeoff_checks_name_the_front_then_the_cheapest_nat_first(tmp_path):
 
 
 def test_setting_late_means_name_each_row_by_the_levers_its_arm_sets():
-    exp = load(resolve("experiments/tradeoffs.yaml"), scale="tiny")
+    exp = load(in_repo("experiments/tradeoffs.yaml"), scale="tiny")
     table = pd.DataFrame([{"arm": arm, "config_hash": arm, "seed": seed, "round": r, **dict.fromkeys(METRIC_NAMES, 0.0)}
                           for arm in ("none", "epsilon_greedy", "human_only") for seed in (0, 1) for r in range(4)])
     per_seed = setting_late_means(table, exp, last=2)

@@ -24,7 +24,7 @@ import pandas as pd
 from labkit.analysis.labels import metric_label, split_label
 from labkit.analysis.stats import mean_ci, paired_differences
 from labkit.experiments import load
-from labkit.experiments.paths import resolve
+from labkit.experiments.paths import in_repo
 from labkit.experiments.results import write_csv
 from labkit.experiments.study import setting_label
 from labkit.experiments.sweep import PROVENANCE_COLUMNS  # how a row was produced, not which point it is
@@ -212,7 +212,7 @@ def carried_settings(table: pd.DataFrame, scale: str,
                      tradeoffs: str | os.PathLike = "experiments/tradeoffs.yaml") -> pd.DataFrame:
     """The rows of ``table`` whose point is one that 06_tradeoffs carries forward (same
     config hash as an arm of ``tradeoffs``), with a ``setting`` column naming that arm."""
-    exp = load(resolve(tradeoffs), scale=scale)
+    exp = load(in_repo(tradeoffs), scale=scale)
     labels = {p.config_hash: setting_label(p.arm, p.levers) for p in sweep_points(exp)}
     rows = table[table["config_hash"].isin(labels)].drop_duplicates(["config_hash", "seed", "round"]).copy()
     rows["setting"] = rows["config_hash"].map(labels)

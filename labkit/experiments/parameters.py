@@ -16,7 +16,7 @@ import numbers
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from labkit.experiments.paths import repo_root, resolve
+from labkit.experiments.paths import in_repo, repo_root
 from labkit.sim.config import LEVERS, ConfigError
 
 
@@ -90,7 +90,7 @@ def check(notebook: str, root: str | Path | None = None, only_choices: Iterable[
             raise _refuse(notebook, name, value, allowed)
         checked[name] = value
     if "experiment" in checked:
-        path = resolve(checked["experiment"], base)
+        path = in_repo(checked["experiment"], base)
         if not path.is_file():
             raise _refuse(notebook, "experiment", checked["experiment"],
                           f"an experiment file that exists (looked for {path})")

@@ -18,7 +18,7 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
     raise FileNotFoundError(f"no pyproject.toml at or above {start}; run from inside the repository")
 
 
-def resolve(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+def in_repo(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
     """``path`` itself if absolute, else relative to the repository root (not the working folder).
 
     ``root``: the repository root (default: :func:`repo_root`).
@@ -27,4 +27,4 @@ def resolve(path: str | os.PathLike, root: str | os.PathLike | None = None) -> P
     return path if path.is_absolute() else Path(root or repo_root()) / path
 
 
-__all__ = ["repo_root", "resolve"]
+__all__ = ["in_repo", "repo_root"]

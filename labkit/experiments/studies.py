@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from labkit.experiments.paths import repo_root, resolve
+from labkit.experiments.paths import in_repo, repo_root
 from labkit.experiments.results import atomic_write
 from labkit.experiments.study import Experiment, arm_families, load
 from labkit.experiments.sweep import point_path, run_sweep, sweep_points
@@ -101,8 +101,8 @@ def run_study(experiment: str | os.PathLike, scale: str, out_dir: str | os.PathL
     ``conditions``: changes to the study file (:func:`labkit.experiments.study.load`).
     """
     root = repo_root()
-    out = resolve(out_dir, root)
-    exp = load(resolve(experiment, root), scale=scale, seeds=seeds, levers=levers, conditions=conditions)
+    out = in_repo(out_dir, root)
+    exp = load(in_repo(experiment, root), scale=scale, seeds=seeds, levers=levers, conditions=conditions)
     start = time.perf_counter()
     reused = reuse_points(exp, out, sibling_results(out)) if reuse else []
     with warnings.catch_warnings():  # tqdm's "IProgress not found" in kernels without widgets

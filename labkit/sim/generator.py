@@ -13,7 +13,7 @@ describe: ``E[var_n] = var_0 * ((M - 1) / M) ** n`` for ``M`` samples per genera
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -69,8 +69,34 @@ def sample(key: Array, generator: Generator, n: int, temperature: Float[Array, "
     return jax.nn.softmax(sample_latent(key, generator, n, temperature), axis=-1)
 
 
-# What the GenAI is refitted to each round (labkit.sim.loop.refit_generator reads the choice).
-OBJECTIVES = ("likelihood", "engagement")
+class Objective(NamedTuple):
+    """What the GenAI is refitted to each round: one value per objective.
+
+    ``refit(generator, consumed_features, clicked, predicted_share, catalog_features)``
+    returns the refitted generator; ``needs_share`` says whether it reads
+    ``predicted_share``, the share of clicks the recommender predicts per item, which
+    the loop then computes while it scores (otherwise it gets an empty array).
+    """
+
+    refit: Callable[..., Generator]
+    needs_share: bool = False
+
+
+def _likelihood(generator, consumed_features, clicked, predicted_share, catalog_features):
+    # maximum likelihood on the items clicked this round: one row per user, weighted by the click
+    return fit(consumed_features, clicked.astype(jnp.float32), previous=generator)
+
+
+def _engagement(generator, consumed_features, clicked, predicted_share, catalog_features):
+    # reward-weighted maximum likelihood on the live catalog: each item weighted by the share
+    # of clicks the recommender predicts for it, so the GenAI makes what the system expects clicked
+    return fit(catalog_features, predicted_share, previous=generator)
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "likelihood": Objective(_likelihood),
+    "engagement": Objective(_engagement, needs_share=True),
+}
 
 LEVERS = (
     Lever("synthetic_share", PARAM, float, 0.0, "share of new items made by the GenAI", 0.0, 1.0,

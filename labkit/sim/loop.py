@@ -255,7 +255,7 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     block = min(static.block_users, n_users)
     n_blocks = -(-n_users // block)
     rows = jnp.arange(n_blocks * block).reshape(n_blocks, block)
-    want_share = static.generator_objective == "engagement"
+    want_share = gen_mod.OBJECTIVES[static.generator_objective].needs_share
     bonus = novelty_bonus(context, params)
 
     def one_block(args):
@@ -284,7 +284,7 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
 def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array, "users topics"],
                     clicked: Bool[Array, "users"], predicted_share: Float[Array, "*share"],
                     catalog: world_mod.Catalog, static: Static) -> gen_mod.Generator:
-    """Refit the GenAI by its objective.
+    """Refit the GenAI by its objective (:data:`labkit.sim.generator.OBJECTIVES`).
 
     ``likelihood``: maximum likelihood on the items clicked this round (one row per user,
     ``consumed_features``, weighted by whether the user clicked). ``engagement``:
@@ -293,9 +293,8 @@ def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array
     :func:`recommend`): the generator learns to make what the system expects to be
     clicked. Both are weighted maximum-likelihood Gaussians, which have a closed form.
     """
-    if static.generator_objective == "likelihood":
-        return gen_mod.fit(consumed_features, clicked.astype(jnp.float32), previous=generator)
-    return gen_mod.fit(catalog.features, predicted_share, previous=generator)
+    objective = gen_mod.OBJECTIVES[static.generator_objective]
+    return objective.refit(generator, consumed_features, clicked, predicted_share, catalog.features)
 
 
 def run_rounds(static: Static, params: Params, state: State, keys: Array, progress: bool = False
