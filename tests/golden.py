@@ -104,8 +104,10 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, str):
-        return value if not isinstance(value, np.bool_) else bool(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (bool, str)) or value is None:
+        return value
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value).hex()
     return str(value)

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 import labkit
-from labkit.sim import metrics as M
 from labkit.sim.config import Config
 from labkit.analysis.logs import interaction_metrics, interaction_table
 from labkit.sim.users import choose

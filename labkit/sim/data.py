@@ -9,29 +9,26 @@ impression carries its provenance:
 * ``influenced``: the user had already drifted beyond ``influence_threshold``.
 
 A row is *AI-influenced* when its item is synthetic or its user is influenced; it is
-*human-first* otherwise. A data strategy is one pure function from the log to a loss
-weight per impression (0 drops the row), so new strategies are new values of the same
-interface, not new branches in the loop.
+*human-first* otherwise. A data strategy is one :class:`Strategy` value (its loss weight
+per impression, 0 dropping the row; its window, if any; its effect on the slate, if
+any), so new strategies are new values of the same interface, not new branches.
 """
 
 from __future__ import annotations
 
 from functools import partial
-
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from typing import TYPE_CHECKING
-
 from labkit.sim.levers import PARAM, STATIC, Lever
+from labkit.sim.policies import Slate, explore
+from labkit.sim.world import Catalog
 
 if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
     from labkit.sim.config import Params, Static
-from labkit.sim.policies import Slate, explore
-from labkit.sim.world import Catalog
 
 
 class Log(NamedTuple):

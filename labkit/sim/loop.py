@@ -244,8 +244,8 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     Memory holds one ``block_users x items`` score matrix at a time, never all of
     ``users x items``. Also returns, for the ``engagement`` generator objective, the share
     of clicks the recommender predicts for each item (softmax over live items, summed
-    over users; an empty array for the other objective), computed from the same blocks. ``consumed``: :func:`consumed_history`,
-    whose items get the score :data:`CONSUMED` for their user after the novelty bonus
+    over users; an empty array for the other objectives), computed from the same blocks.
+    ``consumed``: :func:`consumed_history`, whose items get the score :data:`CONSUMED` for their user after the novelty bonus
     (``consumption = "once"``), so a ranking shows them only when nothing else is left;
     exploration draws (``epsilon_greedy``, ``reserve``) and MMR at ``mmr_lambda = 0``
     (which ignores scores) may still show them.
@@ -284,15 +284,8 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
 def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array, "users topics"],
                     clicked: Bool[Array, "users"], predicted_share: Float[Array, "*share"],
                     catalog: world_mod.Catalog, static: Static) -> gen_mod.Generator:
-    """Refit the GenAI by its objective (:data:`labkit.sim.generator.OBJECTIVES`).
-
-    ``likelihood``: maximum likelihood on the items clicked this round (one row per user,
-    ``consumed_features``, weighted by whether the user clicked). ``engagement``:
-    reward-weighted maximum likelihood on the live catalog, each item weighted by the
-    share of clicks the recommender predicts for it (``predicted_share``, see
-    :func:`recommend`): the generator learns to make what the system expects to be
-    clicked. Both are weighted maximum-likelihood Gaussians, which have a closed form.
-    """
+    """Refit the GenAI by its objective (:data:`labkit.sim.generator.OBJECTIVES` says
+    what each fits); ``predicted_share`` comes from :func:`recommend`."""
     objective = gen_mod.OBJECTIVES[static.generator_objective]
     return objective.refit(generator, consumed_features, clicked, predicted_share, catalog.features)
 

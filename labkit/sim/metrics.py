@@ -54,7 +54,6 @@ __all__ = [
     "preference_spread",
     "share",
     "mean_utility",
-    "interaction_metrics",
 ]
 
 

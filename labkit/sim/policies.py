@@ -19,13 +19,11 @@ block's time.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
-
-from typing import TYPE_CHECKING
 
 from labkit.sim.levers import PARAM, STATIC, Lever
 

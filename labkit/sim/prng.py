@@ -31,12 +31,14 @@ if that part moves in a later jax, nothing is registered (same numbers, slower).
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Iterator
 
 _MISSING = object()
 _jax_default: list[Any] = []  # jax's own CPU rule entry, kept the first time labkit replaces it
 
 
+@lru_cache(maxsize=None)
 def _rules():
     """jax's two lowering rules for the threefry primitive, or None where jax moved them."""
     import importlib

@@ -24,23 +24,21 @@ factorization trained with optax on logged engagement and warm-started each roun
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, Int
 
-from typing import TYPE_CHECKING
-
+from labkit.sim import data as data_mod
+from labkit.sim.data import Log, TrainingData
 from labkit.sim.levers import PARAM, STATIC, Lever
+from labkit.sim.users import Users
+from labkit.sim.world import Catalog
 
 if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
     from labkit.sim.config import Params, Static
-from labkit.sim import data as data_mod
-from labkit.sim.data import Log, TrainingData
-from labkit.sim.users import Users
-from labkit.sim.world import Catalog
 
 
 class Observation(NamedTuple):

@@ -9,15 +9,13 @@ evaluation only. Consuming an item pulls the taste toward it at rate ``drift``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from typing import TYPE_CHECKING
-
-from labkit.sim.levers import PARAM, STATIC, Lever
+from labkit.sim.levers import PARAM, Lever
 
 if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
     from labkit.sim.config import Params, Static
