@@ -151,10 +151,9 @@ def parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--out", default="results/benchmarks", help="output folder (default results/benchmarks)")
     p_bench.set_defaults(func=bench)
 
-    p_main = sub.add_parser("main", help="run the main job: every notebook, figures and write-up under results/",
-                            add_help=False)
-    p_main.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    p_main.set_defaults(func=lambda args: _notebooks_main(args.rest))
+    # listed for `labkit --help` only: main() hands `labkit main ...` to the notebook runner
+    sub.add_parser("main", help="run the main job: every notebook, figures and write-up under results/",
+                   add_help=False)
 
     p_levers = sub.add_parser("levers", help="list every lever: kind, default, allowed values, meaning")
     p_levers.set_defaults(func=lambda args: print(describe_levers()) or 0)
