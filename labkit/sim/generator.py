@@ -43,7 +43,8 @@ def fit_gaussian(samples: Float[Array, "n dim"], weights: Float[Array, "n"]) -> 
     total = jnp.maximum(weights.sum(), 1e-12)
     mean = (weights[:, None] * samples).sum(axis=0) / total
     var = (weights[:, None] * (samples - mean) ** 2).sum(axis=0) / total
-    return Generator(mean=mean, std=jnp.sqrt(var))
+    # the double where keeps sqrt's infinite slope at 0 out of the gradient (same values)
+    return Generator(mean=mean, std=jnp.sqrt(jnp.where(var > 0, var, 1.0)) * (var > 0))
 
 
 def fit(features: Float[Array, "n topics"], weights: Float[Array, "n"],
@@ -84,7 +85,7 @@ class Objective(NamedTuple):
 
 def _likelihood(generator, consumed_features, clicked, predicted_share, catalog_features):
     # maximum likelihood on the items clicked this round: one row per user, weighted by the click
-    return fit(consumed_features, clicked.astype(jnp.float32), previous=generator)
+    return fit(consumed_features, clicked.astype(consumed_features.dtype), previous=generator)
 
 
 def _engagement(generator, consumed_features, clicked, predicted_share, catalog_features):

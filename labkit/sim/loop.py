@@ -30,7 +30,7 @@ from labkit.sim.config import Config, Params, Static
 from labkit.sim.measure import METRIC_NAMES  # noqa: F401 (re-exported: labkit.METRIC_NAMES)
 from labkit.sim.devices import over_devices
 from labkit.sim.prng import unrolled_threefry
-from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, novelty_bonus
+from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, coin_log_prob, novelty_bonus, slate_log_prob
 from labkit.sim.recommenders import RECOMMENDERS, Observation
 
 
@@ -82,7 +82,8 @@ def create(key: Array, state: State, static: Static, params: Params) -> State:
     return state._replace(catalog=catalog, exposure=state.exposure.at[slots].set(0.0))
 
 
-def step(static: Static, params: Params, state: State, key: Array) -> tuple[State, dict[str, Array]]:
+def step(static: Static, params: Params, state: State, key: Array, score: bool = False
+         ) -> tuple[State, dict[str, Array]]:
     """One round of the feedback loop, the seven steps of DESIGN.md in order.
 
     1. creation: human creators and the GenAI add ``new_items`` to the catalog's ring
@@ -106,6 +107,11 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
       state: what the loop carries from the previous round.
       key: this round's PRNG key; split once into the six draws of the round, so a
         round's randomness does not depend on which steps a configuration uses.
+      score: also return, under ``score:<lever>``, the gradient with respect to each
+        param lever of the log-probability of the round's draws (the synthetic coins,
+        the policy's sampling, the reserve stream's coins, the clicks), for the
+        score-function estimator (:mod:`labkit.grad.score`). The draws themselves, and
+        every other number, are the same as without it.
 
     Returns:
       The state after the round, and the round's metrics (a dict of scalars, plus the
@@ -115,6 +121,7 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     recommender = RECOMMENDERS[static.recommender]
 
     # 1. creation
+    new_slots = (state.catalog.cursor + jnp.arange(static.new_items)) % static.n_items
     state = create(k_create, state, static, params)
     catalog, users = state.catalog, state.users
     popularity_before = state.exposure
@@ -122,9 +129,10 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     # 2. recommendation
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
     consumed = consumed_history(state.log, catalog) if static.consumption == "once" else None
-    slate, predicted_share = recommend(k_recommend, state.recommender, Observation(catalog, users), context,
-                                       static, params, consumed)
+    slate, predicted_share, slate_score = recommend(k_recommend, state.recommender, Observation(catalog, users),
+                                                    context, static, params, consumed, score)
     strategy = data_mod.strategy(static)
+    ranked_items = slate.items
     if strategy.slate is not None:  # a strategy that changes what is shown (reserve's exploration stream)
         slate = strategy.slate(k_reserve, slate, catalog, params)
 
@@ -169,7 +177,21 @@ def step(static: Static, params: Params, state: State, key: Array) -> tuple[Stat
     metrics = measure.round_metrics(measure.view(
         catalog, users, totals, history, slate.items, slate_features, choice.clicked, consumed_item,
         consumed_features, consumed_utility, popularity_before, k_pairs, static.n_pairs))
+    if score:
+        def round_log_prob(p: Params) -> Array:  # the draws outside the scoring blocks
+            log_prob = users_mod.choice_log_prob(choice.position, slate_utility, p)
+            if static.new_items:
+                log_prob = log_prob + coin_log_prob(catalog.synthetic[new_slots], p.synthetic_share).sum()
+            if strategy.slate is not None:  # the reserve stream's swaps: a swapped slot shows another item
+                log_prob = log_prob + coin_log_prob(slate.items != ranked_items, p.reserve_share).sum()
+            return log_prob
+
+        total = jax.tree.map(jnp.add, jax.grad(round_log_prob)(params), slate_score)
+        metrics.update({SCORE_PREFIX + name: value for name, value in total._asdict().items()})
     return new_state, {**metrics, **finite_guards(new_state)}
+
+
+SCORE_PREFIX = "score:"
 
 
 GUARD_PREFIX = "finite:"
@@ -237,8 +259,8 @@ def consumed_history(log: data_mod.Log, catalog: world_mod.Catalog
 
 
 def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContext, static: Static,
-              params: Params, consumed: tuple[Array, Array] | None = None
-              ) -> tuple[Slate, Float[Array, "*share"]]:
+              params: Params, consumed: tuple[Array, Array] | None = None, score: bool = False
+              ) -> tuple[Slate, Float[Array, "*share"], Params | None]:
     """Score users block by block and turn each block's scores into slates.
 
     Memory holds one ``block_users x items`` score matrix at a time, never all of
@@ -249,6 +271,8 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     (``consumption = "once"``), so a ranking shows them only when nothing else is left;
     exploration draws (``epsilon_greedy``, ``reserve``) and MMR at ``mmr_lambda = 0``
     (which ignores scores) may still show them.
+    ``score``: also return the gradient in ``params`` of the slates' log-probability under
+    the policy (:func:`labkit.sim.policies.slate_log_prob`), summed over blocks; else None.
     """
     recommender, policy = RECOMMENDERS[static.recommender], POLICIES[static.policy]
     n_users, k = static.n_users, static.slate_size
@@ -263,22 +287,34 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
         k_score, k_policy = jax.random.split(block_key)
         users = jnp.minimum(block_rows, n_users - 1)  # the last block may run past the end: padding
         predicted = recommender.score(rec_state, obs, k_score, users)
-        if consumed is None:  # the novelty reward stays a row: see labkit.sim.policies
-            scores, block_context = predicted, context._replace(bonus=bonus)
-        else:
+        if consumed is not None:
             items = jnp.where(consumed[1][users], consumed[0][users], static.n_items)  # n_items: dropped
             seen = jnp.zeros(predicted.shape, bool).at[jnp.arange(users.shape[0])[:, None], items].set(
                 True, mode="drop")
-            scores, block_context = jnp.where(seen, CONSUMED, predicted + bonus[None, :]), context
-        slate = policy(k_policy, scores, block_context, params, k)
-        if not want_share:
-            return slate, jnp.zeros(0)
-        share = jax.nn.softmax(jnp.where(context.alive[None, :], predicted, -jnp.inf), axis=1)
-        return slate, (share * (block_rows < n_users)[:, None]).sum(axis=0)
 
-    slates, shares = jax.lax.map(one_block, (rows, jax.random.split(key, n_blocks)))
+        def ranked(bonus):
+            if consumed is None:  # the novelty reward stays a row: see labkit.sim.policies
+                return predicted, context._replace(bonus=bonus)
+            return jnp.where(seen, CONSUMED, predicted + bonus[None, :]), context
+
+        scores, block_context = ranked(bonus)
+        slate = policy(k_policy, scores, block_context, params, k)
+        block_score = None
+        if score:  # padding rows of the last block repeat a user: they do not count
+            def log_prob(p):
+                s, c = ranked(novelty_bonus(context, p))
+                return jnp.where(block_rows < n_users, slate_log_prob(static.policy, s, c, p, slate), 0.0).sum()
+            block_score = jax.grad(log_prob)(params)
+        if not want_share:
+            return slate, jnp.zeros(0), block_score
+        share = jax.nn.softmax(jnp.where(context.alive[None, :], predicted, -jnp.inf), axis=1)
+        return slate, (share * (block_rows < n_users)[:, None]).sum(axis=0), block_score
+
+    slates, shares, scores = jax.lax.map(one_block, (rows, jax.random.split(key, n_blocks)))
     slate = Slate(slates.items.reshape(-1, k)[:n_users], slates.organic.reshape(-1, k)[:n_users])
-    return slate, (shares.sum(axis=0) / n_users if want_share else shares)
+    if score:
+        scores = jax.tree.map(lambda g: g.sum(axis=0), scores)
+    return slate, (shares.sum(axis=0) / n_users if want_share else shares), scores
 
 
 def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array, "users topics"],
@@ -290,26 +326,26 @@ def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array
     return objective.refit(generator, consumed_features, clicked, predicted_share, catalog.features)
 
 
-def run_rounds(static: Static, params: Params, state: State, keys: Array, progress: bool = False
-               ) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
+def run_rounds(static: Static, params: Params, state: State, keys: Array, progress: bool = False,
+               score: bool = False) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
     """The one driver: :func:`step` scanned from ``state``, one round per key of ``keys``.
 
     Returns the final state and each metric's series over those rounds. ``progress``
-    ticks :func:`progress_bar` once a round. Every simulation in labkit (``simulate`` and
+    ticks :func:`progress_bar` once a round; ``score`` is :func:`step`'s. Every simulation in labkit (``simulate`` and
     its siblings, the reproductions' start-up phases) runs its rounds through here.
     """
     def body(state, key):
         if progress:
             jax.debug.callback(_progress.tick, state.round)
-        return step(static, params, state, key)
+        return step(static, params, state, key, score)
 
     return jax.lax.scan(body, state, keys)
 
 
-def _run(static: Static, params: Params, key: Array, progress: bool = False):
+def _run(static: Static, params: Params, key: Array, progress: bool = False, score: bool = False):
     k_init, k_rounds = jax.random.split(key)
     return run_rounds(static, params, init_state(k_init, static, params),
-                      jax.random.split(k_rounds, static.rounds), progress)
+                      jax.random.split(k_rounds, static.rounds), progress, score)
 
 
 class _Progress:

@@ -232,6 +232,47 @@ def mmr(key, scores, context, params, k) -> Slate:
     return _ranked(chosen)
 
 
+def coin_log_prob(flags: Bool[Array, "*rows k"], rate: Float[Array, ""]) -> Float[Array, "*rows"]:
+    """Log-probability of independent Bernoulli(``rate``) coins that came out ``flags``,
+    summed over the last axis; finite in ``rate`` at 0 and 1 for outcomes that can happen there."""
+    safe_yes = jnp.where(flags, rate, 0.5)
+    safe_no = jnp.where(flags, 0.5, rate)
+    return jnp.sum(jnp.where(flags, jnp.log(safe_yes), jnp.log1p(-safe_no)), axis=-1)
+
+
+def plackett_luce_log_prob(logits: Float[Array, "users items"], alive: Bool[Array, "items"],
+                           items: Int[Array, "users k"]) -> Float[Array, "users"]:
+    """Log-probability, per user, of drawing the ordered slates ``items`` without
+    replacement from the Plackett-Luce model with ``logits`` over the live items."""
+    rows = jnp.arange(items.shape[0])
+    available = jnp.broadcast_to(alive[None, :], logits.shape)
+
+    def slot(available, item):
+        normaliser = jax.nn.logsumexp(jnp.where(available, logits, -jnp.inf), axis=1)
+        chosen = logits[rows, item]
+        return available.at[rows, item].set(False), chosen - normaliser
+
+    _, per_slot = jax.lax.scan(slot, available, items.T)
+    return per_slot.sum(axis=0)
+
+
+def slate_log_prob(policy: str, scores: Float[Array, "users items"], context: SlateContext, params: Params,
+                   slate: Slate) -> Float[Array, "users"]:
+    """The log-probability, per user, of ``slate`` under the policy's own sampling, given the scores:
+    the Plackett-Luce draw of ``softmax`` (``temperature > 0``), the exploration coins of
+    ``epsilon_greedy`` (the candidates drawn do not depend on any lever); 0 for the
+    deterministic policies (``greedy``, ``ucb``, ``mmr``) and for ``thompson`` (whose
+    Gaussian draw is not scored here). Differentiable in ``params``: the score-function
+    estimator (:mod:`labkit.grad.score`) reads its gradient."""
+    if policy == "softmax":
+        t = params.temperature
+        logits = scored(scores, context) / jnp.where(t > 0, t, 1.0)
+        return jnp.where(t > 0, plackett_luce_log_prob(logits, context.alive, slate.items), 0.0)
+    if policy == "epsilon_greedy":
+        return coin_log_prob(slate.organic, params.epsilon)
+    return jnp.zeros(scores.shape[:1], scores.dtype)
+
+
 POLICIES: dict[str, Policy] = {
     "greedy": greedy,
     "softmax": softmax,

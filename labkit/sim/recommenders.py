@@ -227,7 +227,8 @@ class MFState(NamedTuple):
     uid: Int[Array, "items"]  # which item each item row was trained for
 
 
-def _optimizer(params: Params) -> optax.GradientTransformation:
+def optimizer(params: Params) -> optax.GradientTransformation:
+    """The MF recommender's optimizer: Adam at ``learning_rate``."""
     return optax.adam(params.learning_rate)
 
 
@@ -239,7 +240,7 @@ def _mf_init(key, static, params):
         item=scale * jax.random.normal(k_item, (static.n_items, static.embedding_dim)),
         bias=jnp.zeros(static.n_items),
     )
-    return MFState(factors, _optimizer(params).init(factors), jnp.full(static.n_items, -1, jnp.int32))
+    return MFState(factors, optimizer(params).init(factors), jnp.full(static.n_items, -1, jnp.int32))
 
 
 def mf_loss(factors: Factors, data: TrainingData, l2: Float[Array, ""]) -> Float[Array, ""]:
@@ -251,7 +252,7 @@ def mf_loss(factors: Factors, data: TrainingData, l2: Float[Array, ""]) -> Float
     return fit + l2 * penalty
 
 
-def _cold_start(state: MFState, catalog: Catalog, key: Array) -> MFState:
+def cold_start(state: MFState, catalog: Catalog, key: Array) -> MFState:
     """Give items new to their slot fresh embeddings and the catalog's mean bias."""
     fresh = catalog.uid != state.uid
     old = catalog.alive & ~fresh
@@ -271,13 +272,13 @@ def _cold_start(state: MFState, catalog: Catalog, key: Array) -> MFState:
 
 
 def _mf_fit(state, data, obs, key, static, params):
-    state = _cold_start(state, obs.catalog, key)
-    optimizer = _optimizer(params)
+    state = cold_start(state, obs.catalog, key)
+    adam = optimizer(params)
     grad = jax.grad(mf_loss)
 
     def train_step(carry, _):
         factors, opt_state = carry
-        updates, opt_state = optimizer.update(grad(factors, data, params.l2), opt_state, factors)
+        updates, opt_state = adam.update(grad(factors, data, params.l2), opt_state, factors)
         return (optax.apply_updates(factors, updates), opt_state), None
 
     (factors, opt_state), _ = jax.lax.scan(train_step, (state.factors, state.opt_state), None,

@@ -68,6 +68,15 @@ def choose(key: Array, slate_utility: Float[Array, "users k"], params: Params) -
                   probs=jax.nn.softmax(logits, axis=1))
 
 
+def choice_log_prob(position: Int[Array, "users"], slate_utility: Float[Array, "users k"], params: Params
+                    ) -> Float[Array, ""]:
+    """Log-probability, summed over users, of the choices made (``position``; -1: no
+    click) under the logit model; differentiable in the choice levers."""
+    logits = choice_logits(slate_utility, params)
+    pick = jnp.where(position < 0, slate_utility.shape[1], position)
+    return jnp.take_along_axis(jax.nn.log_softmax(logits, axis=1), pick[:, None], 1).sum()
+
+
 def drift(users: Users, consumed: Float[Array, "users topics"], clicked: Bool[Array, "users"],
           rate: Float[Array, ""]) -> Users:
     """Move the tastes of users who clicked toward the item they consumed.

@@ -49,7 +49,7 @@ def empty_catalog(static: Static) -> Catalog:
     """A catalog with every slot empty."""
     n, d = static.n_items, static.n_topics
     return Catalog(
-        features=jnp.full((n, d), 1.0 / d, jnp.float32),
+        features=jnp.full((n, d), 1.0 / d, float),  # jax's default float: float32, or float64 under x64
         alive=jnp.zeros(n, bool),
         synthetic=jnp.zeros(n, bool),
         creator=jnp.full(n, -1, jnp.int32),
