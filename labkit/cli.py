@@ -3,6 +3,7 @@
     labkit run CONFIG.yaml [--scale S] [--seeds N] [--set LEVER=VALUE ...] --out DIR
     labkit sweep STUDY.yaml [--scale S] [--out DIR] [--executor local|dask] [--scheduler ADDRESS] [--quiet]
     labkit bench [--quick] [--sizes UxIxR ...] [--trecs/--no-trecs] [--trecs-python PY] [--out DIR]
+    labkit tune CONFIG.yaml --objective METRIC --levers a,b,c --steps N [--max-ctr-loss X] [--out DIR]
     labkit levers
     labkit main [--scale S] [--only NN] [...]     (the main job: see labkit.experiments.notebooks)
 
@@ -84,6 +85,36 @@ def sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def tune(args: argparse.Namespace) -> int:
+    """``labkit tune``: fit levers by gradient for a long-term objective under a CTR floor."""
+    from labkit.experiments import load
+    from labkit.grad.tune import check_tune, tune as run_tune
+
+    experiment = load(args.config, args.scale)
+    config = experiment.config.replace(**_parse_set(args.set)) if args.set else experiment.config
+    levers = [name.strip() for name in args.levers.split(",") if name.strip()]
+    max_ctr_loss = None if str(args.max_ctr_loss).lower() == "none" else _number(args.max_ctr_loss, "--max-ctr-loss")
+    check_tune(args.objective, levers, args.steps, max_ctr_loss, args.relax_temperature, args.seeds_per_step,
+               args.eval_seeds, args.lr)
+    out = Path(args.out) if args.out is not None else Path("results") / "tune" / experiment.name
+    result = run_tune(config, args.objective, levers, args.steps, reduce=args.reduce, max_ctr_loss=max_ctr_loss,
+                      penalty=args.penalty, learning_rate=args.lr, relax_temperature=args.relax_temperature,
+                      seeds_per_step=args.seeds_per_step, eval_seeds=args.eval_seeds, seed=args.seed, out=out,
+                      progress=not args.quiet)
+    print(result.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"tuned levers: {', '.join(f'{k} = {v:.4g}' for k, v in result.levers.items())} "
+          f"(worlds simulated: {', '.join(f'{n} {k}' for k, n in result.worlds.items())})")
+    print(f"wrote {out / 'trajectory.parquet'}, {out / 'evaluation.parquet'} and {out / 'manifest.json'}")
+    return 0
+
+
+def _number(value: str, flag: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{flag} {value!r}: expected a number in [0, 1] or none") from None
+
+
 def bench(args: argparse.Namespace) -> int:
     """``labkit bench``: throughput, compile time, memory, vmapped grid and T-RECS side by side."""
     from labkit.sim.devices import use_host_devices
@@ -148,8 +179,38 @@ def parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--trecs-steps", type=int, default=None, help="T-RECS comparison steps (default 100)")
     p_bench.add_argument("--profile", default=None, metavar="UxIxR",
                          help="also time each phase of one round at this size (log full)")
+    p_bench.add_argument("--grad-size", default=None, metavar="UxIxR",
+                         help="world of the relaxed loop's value-and-grad against its forward pass "
+                              "(default 1000x1000x50, with --quick 100x200x9; 0 skips it)")
     p_bench.add_argument("--out", default="results/benchmarks", help="output folder (default results/benchmarks)")
     p_bench.set_defaults(func=bench)
+
+    p_tune = sub.add_parser("tune", help="fit continuous levers by gradient for a long-term objective under "
+                                         "a CTR floor; judged on the exact loop")
+    p_tune.add_argument("config", help="YAML file: a flat mapping of levers, or a study file (its base)")
+    p_tune.add_argument("--objective", required=True, metavar="METRIC",
+                        help="metric to maximize (labkit.grad.RELAXED_METRICS), e.g. consumption_entropy")
+    p_tune.add_argument("--reduce", default="last", choices=("last", "mean", "late"),
+                        help="over rounds: the last round (default), every round, or the last 5")
+    p_tune.add_argument("--levers", required=True, metavar="a,b,c", help="continuous levers to fit, comma-separated")
+    p_tune.add_argument("--steps", type=int, required=True, help="optimizer steps")
+    p_tune.add_argument("--max-ctr-loss", default="0.1", metavar="X",
+                        help="keep CTR >= (1 - X) x the greedy baseline's (default 0.1; none: no floor)")
+    p_tune.add_argument("--penalty", type=float, default=100.0, help="weight of the squared CTR shortfall")
+    p_tune.add_argument("--lr", type=float, default=0.1, help="Adam's learning rate, in the levers' "
+                        "unconstrained coordinates (default 0.1)")
+    p_tune.add_argument("--relax-temperature", type=float, default=0.5,
+                        help="temperature of the relaxed loop the gradient is taken on (default 0.5)")
+    p_tune.add_argument("--seeds-per-step", type=int, default=4, help="fresh seeds per step (default 4)")
+    p_tune.add_argument("--eval-seeds", type=int, default=8,
+                        help="fresh seeds of the exact loop judging the result (default 8)")
+    p_tune.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p_tune.add_argument("--scale", default=None, help="named scale of a study file (tiny, default, paper)")
+    p_tune.add_argument("--set", action="append", default=[], metavar="LEVER=VALUE",
+                        help="override a lever; repeatable (see `labkit levers`)")
+    p_tune.add_argument("--out", default=None, help="output folder (default results/tune/<name>)")
+    p_tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_tune.set_defaults(func=tune)
 
     # listed for `labkit --help` only: main() hands `labkit main ...` to the notebook runner
     sub.add_parser("main", help="run the main job: every notebook, figures and write-up under results/",

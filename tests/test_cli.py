@@ -90,3 +90,21 @@ def test_labkit_main_passes_its_options_to_the_notebook_runner(capsys):
     result = subprocess.run([sys.executable, "-m", "labkit", "main", "--scale", "huge", "--list"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "huge" in result.stderr  # refused by the runner, by name
+
+
+def test_tune_refuses_bad_settings_before_any_compute(tmp_path, capsys):
+    from labkit.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text("n_users: 8\nn_items: 20\ninitial_items: 16\nslate_size: 3\nrounds: 4\npolicy: softmax\n")
+    cases = [(["--objective", "coverage", "--levers", "temperature", "--steps", "2"], "no smooth counterpart"),
+             (["--objective", "ctr", "--levers", "policy", "--steps", "2"], "policy is a static lever"),
+             (["--objective", "ctr", "--levers", "temperature", "--steps", "0"], "steps = 0"),
+             (["--objective", "ctr", "--levers", "temperature", "--steps", "2", "--max-ctr-loss", "1.5"],
+              "max_ctr_loss = 1.5"),
+             (["--objective", "ctr", "--levers", "temperature", "--steps", "2", "--relax-temperature", "0"],
+              "relax_temperature = 0.0")]
+    for args, message in cases:
+        assert main(["tune", str(config), "--out", str(tmp_path / "out"), *args]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

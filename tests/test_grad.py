@@ -217,3 +217,51 @@ def test_a_nan_gradient_names_the_seed_the_lever_and_the_round():
 def test_bad_input_is_refused_before_any_compute(call, message):
     with pytest.raises(ConfigError, match=message):
         call()
+
+
+def test_late_reduction_averages_the_window_the_study_tables_use():
+    from labkit.analysis.tables import late_window
+
+    for rounds in (1, 2, 6, 19, 20, 30, 100):
+        assert E.late_window(rounds) == late_window(rounds)
+    series = {"ctr": np.arange(30.0)[None, :]}
+    assert E.Objective("ctr", "late")(series)[0] == np.arange(20.0, 30.0).mean()
+
+
+def test_tuning_keeps_levers_in_range_and_its_result_meets_the_floor_on_the_exact_loop():
+    from labkit.grad.tune import START_INSIDE, _choose, bounds
+
+    for name in PARAM_LEVERS:
+        lever, limits = LEVERS[name], bounds(name)
+        for u in (-50.0, 0.0, 50.0):
+            value = float(limits.value(jnp.float32(u)))
+            assert lever.low <= value <= lever.high, (name, u, value)
+        start = lever.low + (1e-3 if lever.low_open else 0.0)
+        assert float(limits.value(jnp.float32(limits.coordinate(start)))) >= start  # moved inside, never out
+        assert abs(float(limits.value(jnp.float32(limits.coordinate(lever.default)))) - lever.default) <= \
+            1.001 * max(1e-3, START_INSIDE * (1 if limits.high is None else limits.high - limits.low))
+    rows = [{"epsilon": 0.2, "objective_exact": 5.0, "ctr": 0.85, "ctr_floor": 0.8},
+            {"epsilon": 0.4, "objective_exact": 5.6, "ctr": 0.75, "ctr_floor": 0.8},
+            {"epsilon": 0.3, "objective_exact": 5.3, "ctr": 0.81, "ctr_floor": 0.8}]
+    assert _choose(rows, ("epsilon",), {"epsilon": 0.5}, floored=True) == {"epsilon": 0.3}
+    assert _choose(rows, ("epsilon",), {"epsilon": 0.5}, floored=False) == {"epsilon": 0.5}
+
+
+def test_tune_writes_its_trajectory_evaluation_and_manifest_and_resumes(tmp_path):
+    import json
+
+    from labkit.grad.tune import tune
+
+    config = Config.from_dict({**TINY, "policy": "softmax", "data_strategy": "downweight", "recommender": "content"})
+    out = tmp_path / "tune"
+    result = tune(config, "exposure_entropy", ["temperature", "synthetic_weight"], 2, reduce="mean",
+                  max_ctr_loss=0.5, seeds_per_step=2, eval_seeds=2, out=out, progress=False)
+    trajectory = __import__("pandas").read_parquet(out / "trajectory.parquet")
+    assert list(trajectory["step"]) == [0, 1] and (trajectory["temperature"] > 0).all()
+    evaluation = __import__("pandas").read_parquet(out / "evaluation.parquet")
+    assert set(evaluation["setting"]) == {"tuned", "start", "greedy baseline"} and len(evaluation) == 6
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tuning"]["levers"] == ["temperature", "synthetic_weight"] and "git_commit" in manifest
+    assert result.worlds == {"relaxed (with gradient)": 4, "exact (CTR floor)": 6, "exact (evaluation)": 6}
+    assert set(result.levers) == {"temperature", "synthetic_weight"}
+    assert not (out / "checkpoint.json").exists()

@@ -34,6 +34,18 @@ def _text(optional: bool = False) -> tuple[Callable[[Any], bool], str]:
     return ok, "a non-empty string (a path)" + (" or None" if optional else "")
 
 
+def _share() -> tuple[Callable[[Any], bool], str]:
+    def ok(value):
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+    return ok, "a number in [0, 1]"
+
+
+def _positive() -> tuple[Callable[[Any], bool], str]:
+    def ok(value):
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 < value < float("inf")
+    return ok, "a finite number > 0"
+
+
 #: Rules for the parameters the notebooks declare: name -> (test, allowed values in words).
 #: ``scale``, ``experiment`` and ``only`` have cross-checks in :func:`check`.
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -44,6 +56,12 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "late_rounds": _int_at_least(1),
     "seeds": _int_at_least(1, optional=True),
     "rounds": _int_at_least(1, optional=True),
+    "tradeoffs_dir": _text(optional=True),
+    "steps": _int_at_least(1),
+    "seeds_per_step": _int_at_least(1),
+    "max_ctr_loss": _share(),
+    "tune_lr": _positive(),
+    "relax_temperature": _positive(),
 }
 
 

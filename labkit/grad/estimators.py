@@ -41,12 +41,18 @@ from labkit.sim.measure import METRIC_NAMES
 from labkit.sim.prng import unrolled_threefry
 
 REDUCTIONS = ("last", "mean", "late")
-LATE_ROUNDS = 5  # rounds averaged by the ``late`` reduction (as the study tables' late means)
+LATE_ROUNDS = 10  # rounds averaged by the ``late`` reduction, at most half a run (as the studies' late means)
+
+
+def late_window(n_rounds: int) -> int:
+    """How many final rounds ``late`` averages: :data:`LATE_ROUNDS`, at most half the run, at
+    least 1 (the window of :func:`labkit.analysis.tables.late_window`, tested equal)."""
+    return max(1, min(LATE_ROUNDS, n_rounds // 2))
 
 
 class Objective(NamedTuple):
     """A scalar of a run: ``metric`` reduced over rounds by ``reduce`` (``last``: the last
-    round; ``mean``: every round; ``late``: the last :data:`LATE_ROUNDS`)."""
+    round; ``mean``: every round; ``late``: the last :func:`late_window` rounds)."""
 
     metric: str
     reduce: str = "last"
@@ -57,7 +63,7 @@ class Objective(NamedTuple):
             return series[..., -1]
         if self.reduce == "mean":
             return series.mean(axis=-1)
-        return series[..., -min(LATE_ROUNDS, series.shape[-1]):].mean(axis=-1)
+        return series[..., -late_window(series.shape[-1]):].mean(axis=-1)
 
     def describe(self) -> str:
         return f"{self.metric} ({self.reduce})"
@@ -190,6 +196,42 @@ def pathwise(config: Config, objective_: Objective, seeds: Sequence[int], levers
                       {name: np.asarray(getattr(grad, name)) for name in names})
     _check_finite(result, lambda seed, lever: _first_bad_round(config.static, objective_, params, seed, lever, tau))
     return result
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _relaxed_value_and_jacobian(static: Static, objectives: tuple[Objective, ...], params: Params, keys, tau):
+    def many(p, key):
+        metrics = relaxed.run(static, p, key, tau)[1]
+        return jnp.stack([o(metrics) for o in objectives])
+
+    def one(p, key):
+        return many(p, key), jax.jacrev(many)(p, key)
+    return jax.vmap(one, in_axes=(None, 0))(params, keys)
+
+
+def pathwise_many(config: Config, objectives: Sequence[Objective], seeds: Sequence[int],
+                  levers: Sequence[str] | None = None, relax_temperature: float = 0.5,
+                  params: Params | None = None) -> list[Gradient]:
+    """:func:`pathwise` for several objectives of the same runs, in one compiled program
+    (one backward pass per objective, ``jax.jacrev``); one :class:`Gradient` per objective."""
+    relaxed.check_supported(config.static)
+    names = check_levers(levers)
+    tau = check_temperature(relax_temperature)
+    params = as_params(config.params if params is None else params)
+    seeds = tuple(int(s) for s in seeds)
+    objectives = tuple(objectives)
+    with unrolled_threefry():
+        values, jac = _relaxed_value_and_jacobian(config.static, objectives, params, seed_keys(seeds),
+                                                  jnp.asarray(tau, _float(params)))
+    values, jac = jax.device_get((values, jac))
+    results = []
+    for i, objective_ in enumerate(objectives):
+        result = Gradient(objective_, names, seeds, np.asarray(values[:, i]),
+                          {name: np.asarray(getattr(jac, name)[:, i]) for name in names})
+        _check_finite(result, lambda seed, lever, o=objective_: _first_bad_round(config.static, o, params, seed,
+                                                                                 lever, tau))
+        results.append(result)
+    return results
 
 
 def _check_finite(result: Gradient, locate) -> None:

@@ -7,7 +7,14 @@ range (a sigmoid onto a bounded range, ``low + softplus`` onto a half-line), so 
 step's values are allowed. The constraint keeps the CTR at or above ``(1 - x)`` times
 the greedy baseline's (``x``: ``max_ctr_loss``), by a quadratic penalty on the shortfall
 (weight ``penalty``) in the objective ascended:
-``objective - penalty * max(0, floor - ctr) ** 2``, both measured on the relaxed loop.
+``objective - penalty * max(0, floor - ctr) ** 2``. The floor and the CTR the penalty
+reads are measured on the *exact* loop (the greedy baseline once, the current levers
+on each step's seeds): the relaxed loop's CTR is biased at the temperatures its
+gradients are taken on (a soft slate shows a blend of items), so a floor on it would not
+hold on the exact loop. Only the directions come from the relaxed loop: the gradient
+of the objective and of the CTR. With a floor, the result is the iterate with the best
+exact-loop objective among those that met the floor on their step's seeds
+(:func:`_choose`); the exact runs that measure the CTR give it at no extra cost.
 
 The result is judged on the *exact* loop: the final levers, the starting levers and the
 greedy baseline are simulated over fresh seeds (never those the tuner saw) and their
@@ -46,7 +53,6 @@ UNBOUNDED = 1e3  # an upper bound at or above this is treated as none (softplus,
 # How far inside its range a lever that starts on an end is moved (in its units on a
 # half-line; as a share of the range on a bounded one): at the end itself the map's slope is 0.
 START_INSIDE = 0.05
-CTR = Objective("ctr", "mean")
 
 
 class Bounds(NamedTuple):
@@ -84,7 +90,7 @@ class TuneResult(NamedTuple):
     trajectory: pd.DataFrame
     evaluation: pd.DataFrame  # exact loop, fresh seeds: per setting and seed
     summary: pd.DataFrame  # per setting: objective and CTR, mean and standard error
-    worlds: int  # simulated worlds: relaxed worlds in tuning + exact worlds in evaluation
+    worlds: dict[str, int]  # simulated worlds: relaxed (tuning), exact (CTR floor), exact (evaluation)
     manifest: dict[str, Any]
 
 
@@ -94,20 +100,29 @@ def _params_of(base: Params, names: tuple[str, ...], limits: tuple[Bounds, ...],
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _step_values(static: Static, objective_: Objective, names: tuple[str, ...], limits: tuple[Bounds, ...],
-                 base: Params, u, keys, tau, floor, penalty):
-    """Per seed: the penalized objective's value and gradient in ``u``, the objective and the CTR."""
-    def one(u, key):
+                 base: Params, u, keys, tau):
+    """Per seed, on the relaxed loop: the objective and the CTR, and their gradients in ``u``."""
+    ctr_of = ctr_objective(objective_)
+
+    def both(u, key):
         metrics = relaxed.run(static, _params_of(base, names, limits, u), key, tau)[1]
-        value, ctr = objective_(metrics), CTR(metrics)
-        return value - penalty * jnp.maximum(floor - ctr, 0.0) ** 2, (value, ctr)
+        return jnp.stack([objective_(metrics), ctr_of(metrics)])
 
-    (penalized, (value, ctr)), grad = jax.vmap(jax.value_and_grad(one, has_aux=True), in_axes=(None, 0))(u, keys)
-    return penalized, value, ctr, grad
+    def one(u, key):
+        return both(u, key), jax.jacrev(both)(u, key)
+    return jax.vmap(one, in_axes=(None, 0))(u, keys)
 
 
-@partial(jax.jit, static_argnums=(0,))
-def _relaxed(static: Static, params: Params, keys, tau):
-    return jax.vmap(lambda k: relaxed.run(static, params, k, tau)[1])(keys)
+def _exact(config: Config, objective_: Objective, seeds) -> tuple[np.ndarray, np.ndarray]:
+    """The objective and the CTR (reduced as the objective is) of the exact loop, per seed."""
+    metrics = jax.device_get(check_finite(_simulate_seeds(config.static, config.params, seed_keys(seeds))[1], seeds))
+    return (np.asarray(objective_(metrics), dtype=np.float64),
+            np.asarray(ctr_objective(objective_)(metrics), dtype=np.float64))
+
+
+def ctr_objective(objective_: Objective) -> Objective:
+    """The CTR the floor constrains: reduced over rounds as the objective is."""
+    return Objective("ctr", objective_.reduce)
 
 
 def baseline_config(config: Config) -> Config:
@@ -143,10 +158,16 @@ def tune(config: Config, objective: str, levers: Sequence[str], steps: int, *, r
 
     ``steps`` Adam steps at ``learning_rate`` (in the levers' unconstrained coordinates),
     each on ``seeds_per_step`` fresh seeds of the relaxed loop at ``relax_temperature``.
-    Seeds: tuning uses ``seed + 1000 * (1 + step) + i``; the evaluation ``seed + j`` for
-    ``j < eval_seeds`` (the greedy baseline's floor is measured on its own seeds,
-    ``seed + 500 + j``). With ``out``, writes the trajectory, evaluation and manifest
-    there and resumes an interrupted run with the same settings.
+    Seeds: tuning uses ``seed + 1000 * (1 + step) + i`` for ``i < seeds_per_step`` (the
+    relaxed loop for the gradients, the exact loop for the CTR the penalty reads); the
+    CTR floor is measured on the exact greedy baseline at ``seed + 500 + i``; the
+    evaluation on the exact loop uses ``seed + j`` for ``j < eval_seeds``. The CTR is
+    reduced over rounds as the objective is. The manifest's ``worlds`` counts what was
+    simulated: ``steps * seeds_per_step`` relaxed worlds with a backward pass, as many
+    exact worlds for the CTR (none without a floor) plus the floor's ``seeds_per_step``,
+    and ``3 * eval_seeds`` exact worlds judging the result. With ``out``, writes the
+    trajectory, evaluation and manifest there and resumes an interrupted run with the
+    same settings.
     """
     from tqdm.auto import tqdm
 
@@ -166,12 +187,10 @@ def tune(config: Config, objective: str, levers: Sequence[str], steps: int, *, r
     start = time.perf_counter()
     base = config.params
     with unrolled_threefry():
-        floor = -jnp.inf
-        baseline = baseline_config(config)
-        if max_ctr_loss is not None:  # the floor on the relaxed loop, from the relaxed greedy baseline
-            metrics = _relaxed(baseline.static, baseline.params, seed_keys(range(seed + 500, seed + 500 + eval_seeds)),
-                               tau)
-            floor = jnp.float32((1.0 - max_ctr_loss) * float(np.mean(CTR(jax.device_get(metrics)))))
+        floor = -np.inf
+        if max_ctr_loss is not None:  # on the exact loop: the greedy baseline's CTR
+            _, greedy = _exact(baseline_config(config), objective_, range(seed + 500, seed + 500 + seeds_per_step))
+            floor = (1.0 - max_ctr_loss) * float(greedy.mean())
         optimizer = optax.adam(learning_rate)
         u = jnp.asarray([b.coordinate(float(getattr(config, n))) for n, b in zip(names, limits)], jnp.float32)
         opt_state = optimizer.init(u)
@@ -182,18 +201,28 @@ def tune(config: Config, objective: str, levers: Sequence[str], steps: int, *, r
         bar = tqdm(total=steps, initial=len(rows), desc=f"tune {objective}", unit="step", disable=not progress)
         for step in range(len(rows), steps):
             keys = seed_keys(range(seed + 1000 * (1 + step), seed + 1000 * (1 + step) + seeds_per_step))
-            penalized, value, ctr, grad = _step_values(config.static, objective_, names, limits, base, u, keys, tau,
-                                                       floor, jnp.float32(penalty))
-            grad = jnp.mean(grad, axis=0)
+            values, jacobian = jax.device_get(_step_values(config.static, objective_, names, limits, base, u,
+                                                           keys, tau))
+            value, ctr = values[:, 0], values[:, 1]
+            levels = {n: float(b.value(u[i])) for i, (n, b) in enumerate(zip(names, limits))}
+            exact_value, exact_ctr, shortfall = np.nan, np.nan, 0.0
+            if max_ctr_loss is not None:  # the same seeds on the exact loop: the CTR the penalty reads
+                exact_value, exact_ctr = (float(v.mean()) for v in _exact(
+                    config.replace(**levels), objective_, range(seed + 1000 * (1 + step),
+                                                                seed + 1000 * (1 + step) + seeds_per_step)))
+                shortfall = max(floor - exact_ctr, 0.0)
+            # ascend objective - penalty * shortfall**2: the shortfall's slope is -d CTR (relaxed)
+            grad = jnp.asarray(jacobian[:, 0].mean(axis=0) + 2.0 * penalty * shortfall * jacobian[:, 1].mean(axis=0))
             if not bool(jnp.isfinite(grad).all()):
                 bad = names[int(np.argmax(~np.isfinite(np.asarray(grad))))]
                 raise FloatingPointError(f"tune step {step}: the gradient in {bad} is not finite (seeds "
                                          f"{seed + 1000 * (1 + step)}..; labkit.grad.pathwise names the round)")
-            values = {n: float(b.value(u[i])) for i, (n, b) in enumerate(zip(names, limits))}
-            rows.append({"step": step, **values, "objective": float(value.mean()), "ctr": float(ctr.mean()),
-                         "ctr_floor": float(floor), "penalized": float(penalized.mean()),
+            rows.append({"step": step, **levels, "objective": float(value.mean()), "ctr_relaxed": float(ctr.mean()),
+                         "objective_exact": exact_value, "ctr": exact_ctr, "ctr_floor": floor,
+                         "penalized": float(value.mean()) - penalty * shortfall ** 2,
                          "grad_norm": float(jnp.linalg.norm(grad)),
-                         "worlds": (step + 1) * seeds_per_step})
+                         "relaxed_worlds": (step + 1) * seeds_per_step,
+                         "exact_worlds": ((step + 2) * seeds_per_step if max_ctr_loss is not None else 0)})
             updates, opt_state = optimizer.update(-grad, opt_state, u)  # ascend
             u = optax.apply_updates(u, updates)
             if out is not None:
@@ -201,16 +230,19 @@ def tune(config: Config, objective: str, levers: Sequence[str], steps: int, *, r
             bar.update(1)
             bar.set_postfix(objective=f"{rows[-1]['objective']:.3f}", ctr=f"{rows[-1]['ctr']:.3f}")
         bar.close()
-        final = {n: float(b.value(u[i])) for i, (n, b) in enumerate(zip(names, limits))}
+        final = _choose(rows, names, {n: float(b.value(u[i])) for i, (n, b) in enumerate(zip(names, limits))},
+                        max_ctr_loss is not None)
         evaluation = evaluate(config, final, objective_, range(seed, seed + eval_seeds))
     trajectory = pd.DataFrame(rows)
     summary = evaluation.groupby("setting", sort=False).agg(
         objective=("objective", "mean"), objective_se=("objective", "sem"), ctr=("ctr", "mean"),
         ctr_se=("ctr", "sem")).reset_index()
-    worlds = steps * seeds_per_step + len(evaluation)
+    worlds = {"relaxed (with gradient)": steps * seeds_per_step,
+              "exact (CTR floor)": (steps + 1) * seeds_per_step if max_ctr_loss is not None else 0,
+              "exact (evaluation)": len(evaluation)}
     wall = time.perf_counter() - start
     meta = make_manifest(config, list(range(seed, seed + eval_seeds)), wall, tuning=settings, final_levers=final,
-                         worlds=worlds, ctr_floor_relaxed=float(floor))
+                         worlds=worlds, ctr_floor=float(floor))
     if out is not None:
         out = Path(out)
         write_table(trajectory, out / "trajectory.parquet")
@@ -220,9 +252,23 @@ def tune(config: Config, objective: str, levers: Sequence[str], steps: int, *, r
     return TuneResult(final, trajectory, evaluation, summary, worlds, meta)
 
 
+def _choose(rows: list[dict[str, Any]], names: tuple[str, ...], last: dict[str, float], floored: bool
+            ) -> dict[str, float]:
+    """The tuning's result. Without a floor: the levers after the last step. With one: the
+    iterate with the best exact-loop objective among those whose exact CTR met the floor
+    on their step's seeds (the stochastic steps may leave the feasible set, and the
+    relaxed loop's CTR slope is a rough guide), or, if none met it, the one closest to it."""
+    if not floored:
+        return last
+    feasible = [r for r in rows if r["ctr"] >= r["ctr_floor"]]
+    best = (max(feasible, key=lambda r: r["objective_exact"]) if feasible
+            else max(rows, key=lambda r: r["ctr"] - r["ctr_floor"]))
+    return {n: best[n] for n in names}
+
+
 def evaluate(config: Config, levers: dict[str, float], objective_: Objective, seeds: Sequence[int]) -> pd.DataFrame:
     """The exact loop over ``seeds``: the tuned levers, the config's own and the greedy baseline.
-    One row per setting and seed: the objective (on the exact loop) and the mean CTR."""
+    One row per setting and seed: the objective (on the exact loop) and the CTR, reduced as it is."""
     seeds = list(seeds)
     settings = {"tuned": config.replace(**levers), "start": config, "greedy baseline": baseline_config(config)}
     frames = []
@@ -232,7 +278,7 @@ def evaluate(config: Config, levers: dict[str, float], objective_: Objective, se
         metrics = jax.device_get(check_finite(metrics, seeds))
         frames.append(pd.DataFrame({"setting": name, "seed": seeds,
                                     "objective": np.asarray(objective_(metrics), dtype=np.float64),
-                                    "ctr": np.asarray(CTR(metrics), dtype=np.float64),
+                                    "ctr": np.asarray(ctr_objective(objective_)(metrics), dtype=np.float64),
                                     **{n: float(getattr(setting, n)) for n in levers}}))
     return pd.concat(frames, ignore_index=True)
 
