@@ -26,8 +26,9 @@ before = snapshot()
 import labkit, labkit.cli, labkit.sim.loop, labkit.sim.prng, labkit.experiments.sweep, labkit.experiments.notebooks
 import labkit.analysis.collapse, labkit.analysis.data_separation, labkit.analysis.findings, labkit.analysis.lever_study
 import labkit.analysis.logs, labkit.analysis.plots, labkit.analysis.stats, labkit.analysis.style, labkit.analysis.tables
-import labkit.analysis.tradeoffs, labkit.analysis.writeup
-import labkit.experiments.studies, labkit.reproduce, labkit.bench
+import labkit.analysis.tradeoffs, labkit.analysis.tuning, labkit.analysis.writeup
+import labkit.experiments.studies, labkit.experiments.tuning, labkit.reproduce, labkit.bench
+import labkit.grad, labkit.grad.relaxed, labkit.grad.estimators, labkit.grad.score, labkit.grad.tune
 after = snapshot()
 changed = [k for k in before if before[k] != after[k]]
 print(json.dumps(changed))
@@ -85,6 +86,14 @@ def test_the_package_has_no_import_circle():
 def test_the_simulator_imports_nothing_from_the_layers_above_it():
     for path in (PACKAGE / "sim").rglob("*.py"):
         above = {m for m in _imports(path) if not m.startswith("labkit.sim")}
+        assert not above, f"{path.name} imports {above}"
+
+
+def test_the_differentiable_loop_imports_only_the_simulator():
+    for path in (PACKAGE / "grad").rglob("*.py"):
+        # the tuner writes its tables with the results store's atomic writers (which import only sim)
+        above = {m for m in _imports(path)
+                 if m.startswith("labkit.") and not m.startswith(("labkit.sim", "labkit.grad", "labkit.experiments.results"))}
         assert not above, f"{path.name} imports {above}"
 
 
