@@ -18,7 +18,8 @@ smooth function of every :class:`~labkit.sim.config.Params` lever and of ``tau``
   relaxed uniform draw outside the slate, by a relaxed coin;
 * **coins** (exploration, synthetic or human creation): ``u < p`` becomes
   ``sigmoid((p - u) / (tau * COIN_WIDTH))``, finite in ``p`` at 0 and 1;
-* **the creator** of a human item: a Gumbel-softmax mix of the creators' styles;
+* **the creator** of a human item (those of the initial catalog too): a Gumbel-softmax
+  mix of the creators' styles;
 * **clicks**: Gumbel-softmax over the slate's multinomial-logit choice (no-click
   included), so a user's click, consumed features and utility are soft;
 * **drift** moves tastes toward the (soft) consumed features; whether a user counts as
@@ -30,6 +31,14 @@ smooth function of every :class:`~labkit.sim.config.Params` lever and of ``tau``
   weighted clicks, ``mf`` is retrained by the same unrolled Adam steps on the
   count-weighted logistic loss, and the GenAI refits its weighted moments;
 * **metrics** are computed from the soft counts (:data:`RELAXED_METRICS`).
+
+The world's Dirichlet draws (initial tastes, creators' styles, items around a style) keep
+``jax.random.dirichlet``; their gradient is its implicit reparameterization (Figurnov et
+al. 2018), unbiased for the derivative of the expectation but not the derivative of one
+fixed-noise path. So ``user_concentration``, ``style_concentration``, ``creator_focus``
+and ``creator_zipf`` (through the styles mixed) agree with finite differences over seeds,
+not seed by seed; every other lever's gradient is the exact derivative of the relaxed
+loop at a fixed seed (both tested).
 
 As ``tau -> 0`` every relaxed draw becomes an exact draw of the exact loop's
 distribution, so the relaxed metrics' Monte-Carlo means approach the exact loop's
@@ -148,12 +157,15 @@ def _needs(static: Static) -> tuple[bool, bool]:
     return static.recommender in _USER_ITEM_CLICKS, static.recommender == "mf"
 
 
-def init_state(key: Array, static: Static, params: Params) -> RelaxedState:
-    """The world before round 0, drawn as the exact loop draws it (:func:`labkit.sim.loop.init_state`)."""
+def init_state(key: Array, static: Static, params: Params, tau) -> RelaxedState:
+    """The world before round 0, drawn as the exact loop draws it (:func:`labkit.sim.loop.init_state`),
+    the initial items' creators by the relaxed mix of :func:`human_items`."""
     k_creators, k_catalog, k_users, k_rec = jax.random.split(key, 4)
     dtype = _dtype(params)
     creators = world_mod.init_creators(k_creators, static, params)
-    catalog = world_mod.initial_catalog(k_catalog, static, params, creators)
+    features, creator = human_items(k_catalog, creators, static.initial_items, params, tau)
+    catalog, _ = world_mod.insert(world_mod.empty_catalog(static), features, jnp.zeros(static.initial_items, bool),
+                                  creator, jnp.int32(-1))
     window = data_mod.strategy(static).window
     stats = _empty_stats(static, dtype, _needs(static))
     recommender = (rec_mod.mf.init(k_rec, static, params) if static.recommender == "mf" else ())
@@ -311,20 +323,29 @@ def row_weight(strategy: str, synthetic, influenced, organic, params: Params):
 
 # --- one round
 
+def human_items(key: Array, creators: world_mod.Creators, n: int, params: Params, tau
+                ) -> tuple[Float[Array, "n topics"], Array]:
+    """:func:`labkit.sim.world.human_items` relaxed: each item's creator a Gumbel-softmax mix
+    of the creators by activity, the item drawn around the mix of their styles. Returns the
+    features and the creator the mix leans on most (for information)."""
+    k_creator, k_item = jax.random.split(key)
+    gumbel = jax.random.gumbel(k_creator, (n, creators.activity.shape[0]), creators.style.dtype)
+    mix = jax.nn.softmax((jnp.log(creators.activity) + gumbel) / tau, axis=-1)
+    features = jax.random.dirichlet(k_item, params.creator_focus * (mix @ creators.style) + world_mod._MIN_ALPHA)
+    return features, jnp.argmax(mix, axis=-1).astype(jnp.int32)
+
+
 def create(key: Array, state: RelaxedState, static: Static, params: Params, tau) -> RelaxedState:
     """Creation relaxed: the creator a Gumbel-softmax mix, the synthetic coin a relaxed coin."""
     if static.new_items == 0:
         return state
-    k_creator, k_item, k_synth, k_coin = jax.random.split(key, 4)
-    creators, n, dtype = state.creators, static.new_items, state.exposure.dtype
-    gumbel = jax.random.gumbel(k_creator, (n, creators.activity.shape[0]), dtype)
-    mix = jax.nn.softmax((jnp.log(creators.activity) + gumbel) / tau, axis=-1)
-    style = mix @ creators.style
-    human = jax.random.dirichlet(k_item, params.creator_focus * style + world_mod._MIN_ALPHA)
+    k_human, k_synth, k_coin = jax.random.split(key, 3)
+    n = static.new_items
+    human, creator = human_items(k_human, state.creators, n, params, tau)
     synth = gen_mod.sample(k_synth, state.generator, n, params.generator_temperature)
     coin = soft_coin(k_coin, params.synthetic_share, (n,), tau)
     features = coin[:, None] * synth + (1.0 - coin[:, None]) * human
-    catalog, slots = world_mod.insert(state.catalog, features, coin > 0.5, jnp.argmax(mix, axis=-1), state.round)
+    catalog, slots = world_mod.insert(state.catalog, features, coin > 0.5, creator, state.round)
     return state._replace(catalog=catalog, synthetic=state.synthetic.at[slots].set(coin),
                           exposure=state.exposure.at[slots].set(0.0))
 
@@ -551,7 +572,7 @@ def run(static: Static, params: Params, key: Array, tau: Float[Array, ""]
     """
     check_supported(static)
     k_init, k_rounds = jax.random.split(key)
-    state = init_state(k_init, static, params)
+    state = init_state(k_init, static, params, tau)
     keys = jax.random.split(k_rounds, static.rounds)
     length = segment_length(static.rounds)
     round_step = jax.checkpoint(lambda s, kk: step(static, params, tau, s, kk))
