@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 import jax
+import numpy as np
 import pandas as pd
 import pytest
 
 from labkit import bench
-from labkit.bench import profile, timing, trecs, worlds
+from labkit.bench import gradient, profile, timing, trecs, worlds
 from labkit.cli import main
 from labkit.sim.config import ConfigError
 
@@ -23,7 +24,7 @@ from labkit.sim.config import ConfigError
 def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, capsys):
     out = tmp_path / "bench"
     argv = ["bench", "--sizes", "30x40x3", "--grid", "2", "2", "--grid-size", "20x30x2", "--no-trecs",
-            "--repeats", "1", "--out", str(out)]
+            "--repeats", "1", "--grad-size", "0", "--out", str(out)]
     rule_before = bench.prng.registered()
     assert main(argv) == 0
 
@@ -48,6 +49,7 @@ def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, c
     assert manifest["machine"]["backend"] == manifest["jax_backend"]
     assert manifest["summary"]["grid_speedup"] > 0
     assert manifest["summary"]["prng_unrolled_speedup"] > 0 and manifest["summary"]["prng_same_numbers"]
+    assert manifest["options"]["grad_size"] is None and "grad_run_ratio" not in manifest["summary"]
     printed = capsys.readouterr().out
     assert "pairs/s" in printed and "grid_speedup" in printed
 
@@ -90,9 +92,46 @@ def test_targets_summary_takes_the_longest_largest_world_and_the_rate_of_its_ext
     assert "of which the extra rounds" in bench.format_summary(ratios)
 
 
+def test_the_gradient_rows_time_value_and_grad_against_the_forward_pass_of_the_relaxed_loop():
+    rows = bench.bench_gradient(bench.world_config(bench.Size(20, 30, 4), 1024), repeats=1)
+    frame = pd.DataFrame(rows)
+    assert list(zip(frame.benchmark, frame["mode"])) == [("relaxed_grad", "forward"),
+                                                         ("relaxed_grad", "value_and_grad")]
+    assert set(bench.COLUMNS) <= set(frame.columns)
+    for column in ("compile_s", "run_s", "compiled_mb", "state_mb"):
+        assert (frame[column] > 0).all() and np.isfinite(frame[column]).all(), column
+    assert (frame[["n_users", "n_items", "rounds"]].to_numpy() == [20, 30, 4]).all()
+    ratios = bench.targets_summary(frame)
+    assert ratios["grad_world"] == "20x30x4"
+    for key in ("grad_run_ratio", "grad_memory_ratio", "grad_compile_ratio"):
+        assert ratios[key] > 0 and np.isfinite(ratios[key]), key
+    assert ratios["grad_run_ratio"] == pytest.approx(frame.run_s[1] / frame.run_s[0])
+    printed = bench.format_summary(ratios)
+    assert "grad_run_ratio" in printed and "target <=    4x" in printed
+    assert "grad_memory_ratio" in printed and "target <=    3x" in printed
+
+
+def test_a_ratio_with_an_upper_target_is_met_at_or_below_it():
+    def summary(run, memory):
+        return bench.format_summary({"grad_world": "1x1x1", "grad_run_ratio": run, "grad_memory_ratio": memory,
+                                     "grad_compile_ratio": 1.0}).splitlines()
+    run_line, memory_line = summary(4.0, 3.5)[:2]
+    assert run_line.startswith("grad_run_ratio") and run_line.endswith(": met")
+    assert memory_line.startswith("grad_memory_ratio") and memory_line.endswith(": MISSED")
+
+
+def test_grad_size_defaults_to_the_full_or_quick_world_and_0_skips_it():
+    assert bench._grad_size(None, quick=False) == bench.Size.parse(bench.GRAD_SIZE)
+    assert bench._grad_size(None, quick=True) == bench.Size.parse(bench.GRAD_QUICK_SIZE)
+    assert bench._grad_size("0", quick=False) is None
+    assert bench._grad_size("30x40x5", quick=True) == bench.Size(30, 40, 5)
+    with pytest.raises(ConfigError, match="--grad-size"):
+        bench._grad_size("30x40", quick=False)
+
+
 def test_the_parts_of_bench_never_import_the_package_that_gathers_them():
     # the import-circle test drops package -> part edges, so a part importing the package would pass it
-    for module in (timing, worlds, trecs, profile):
+    for module in (timing, worlds, gradient, trecs, profile):
         tree = ast.parse(Path(module.__file__).read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}

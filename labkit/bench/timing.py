@@ -35,6 +35,19 @@ def median_time(fn: Callable[[], Any], repeats: int) -> float:
     return statistics.median(times)
 
 
+def alternating_medians(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Median wall time of each of ``fns`` over ``rounds`` rounds, each round calling every one in
+    turn (waited for to completion): the programs compared share the machine's state, so a
+    ratio of two of them is steadier on a shared machine than two medians taken one after the other."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(max(rounds, 1)):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def compile_timed(jitted, *args) -> tuple[Any, float]:
     """``jitted.lower(*args).compile()`` and the seconds it took (tracing included)."""
     start = time.perf_counter()
@@ -118,12 +131,15 @@ def largest_array_elems(compiled) -> int:
     return largest
 
 
-def state_mb(static, params) -> float:
-    """Analytic size of the loop's state pytree (catalog, users, log, recommender...), in MiB."""
-    shapes = jax.eval_shape(lambda p: loop.init_state(jax.random.key(0), static, p), params)
+def state_mb(static, params, init: Callable = loop.init_state) -> float:
+    """Analytic size of the loop's state pytree (catalog, users, log, recommender...), in MiB.
+
+    ``init(key, static, params)``: the loop's initial state (default the exact loop's;
+    :func:`labkit.grad.relaxed.init_state` at a temperature for the relaxed one).
+    """
+    shapes = jax.eval_shape(lambda p: init(jax.random.key(0), static, p), params)
     leaves = jax.tree.leaves(shapes)
     return sum(int(np.prod(x.shape)) * x.dtype.itemsize for x in leaves) / 2 ** 20
-
 
 
 def machine_info() -> dict[str, Any]:

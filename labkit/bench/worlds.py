@@ -4,16 +4,14 @@ the lever grid (vmapped against one by one) and the two threefry lowerings.
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 
-from labkit.bench.timing import (compile_timed, compiled_mb, device_peak_mb, largest_array_elems, matmul_gflops,
-                                 median_time, peak_rss_mb, state_mb)
+from labkit.bench.timing import (alternating_medians, compile_timed, compiled_mb, device_peak_mb,
+                                 largest_array_elems, matmul_gflops, median_time, peak_rss_mb, state_mb)
 from labkit.sim import loop, prng
 from labkit.sim.config import Config, ConfigError, params_grid
 from labkit.sim.devices import devices_for
@@ -52,15 +50,16 @@ class Size:
     rounds: int
 
     @classmethod
-    def parse(cls, text: str) -> "Size":
-        """Read ``USERSxITEMSxROUNDS`` (e.g. ``100000x10000x3``); a ConfigError says what was expected."""
+    def parse(cls, text: str, flag: str = "--sizes") -> "Size":
+        """Read ``USERSxITEMSxROUNDS`` (e.g. ``100000x10000x3``); a ConfigError names ``flag`` and says
+        what was expected."""
         parts = text.lower().split("x")
         try:
             values = [int(float(p)) for p in parts]
         except ValueError:
             values = []
         if len(values) != 3 or min(values) < 1:
-            raise ConfigError(f"--sizes {text!r}: expected USERSxITEMSxROUNDS with positive whole "
+            raise ConfigError(f"{flag} {text!r}: expected USERSxITEMSxROUNDS with positive whole "
                               f"numbers, e.g. 100000x10000x3")
         return cls(*values)
 
@@ -168,12 +167,9 @@ def bench_prng(config: Config, repeats: int) -> list[dict[str, Any]]:
         jax.clear_caches()
     same = all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(outputs["threefry_loop"]),
                                                             jax.tree.leaves(outputs["threefry_unrolled"])))
-    times: dict[str, list[float]] = {mode: [] for mode in compiled}
-    for _ in range(max(2 * repeats + 1, 5)):
-        for mode, program in compiled.items():
-            start = time.perf_counter()
-            jax.block_until_ready(program(params, key))
-            times[mode].append(time.perf_counter() - start)
-    return [{**_row("prng", mode, config, 1, compiled[mode], compile_s[mode], statistics.median(times[mode]),
-                    len(times[mode]), gflops), "same_numbers": same} for mode in compiled]
+    rounds = max(2 * repeats + 1, 5)
+    run_s = alternating_medians({mode: (lambda program=program: program(params, key))
+                                 for mode, program in compiled.items()}, rounds)
+    return [{**_row("prng", mode, config, 1, compiled[mode], compile_s[mode], run_s[mode], rounds, gflops),
+             "same_numbers": same} for mode in compiled]
 
