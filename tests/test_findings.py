@@ -25,9 +25,9 @@ def test_findings_find_the_planted_effects(found):
 
 def test_findings_list_the_studies_in_the_report_order_with_one_sentence_each(found):
     studies = list(dict.fromkeys(claim.id.split(".")[0] for claim in found.claims.values()))
-    assert studies == ["collapse", "tradeoffs", "data_separation", "capacity"]
+    assert studies == ["collapse", "tradeoffs", "tuning", "data_separation", "capacity"]
     assert [s.split("**")[1] for s in found.sentences] == [
-        "Collapse (01).", "Mitigations (06).", "Data separation (04).", "Capacity (05)."]
+        "Collapse (01).", "Mitigations (06).", "Tuned by gradient (07).", "Data separation (04).", "Capacity (05)."]
     assert [row["study"] for row in found.rows][:2] == ["01", "06"]
     cited = {cell for row in found.rows for cell in (*row["cells"].values(), row.get("cost")) if cell}
     assert cited <= set(found.claims)
