@@ -57,7 +57,8 @@ from IPython.display import Image, display
 from labkit.analysis import tables
 from labkit.analysis.plots import tradeoff_figure
 from labkit.analysis.style import save
-from labkit.analysis.tuning import (dominated_by, plane_summary, relaxation_figure, relaxation_table,
+from labkit.analysis.stats import dominated_by
+from labkit.analysis.tuning import (plane_summary, relaxation_figure, relaxation_table,
                                     sensitivity_figure, sensitivity_table, worlds_table)
 from labkit.experiments import studies, tuning
 from labkit.experiments.parameters import check as check_parameters
@@ -120,7 +121,8 @@ display(Image(filename=str(written[0]), width=760))
 display(tables.ci_table(summary, ["ctr", "exposure_entropy"], "arm"))
 worlds = worlds_table(run.worlds)
 display(worlds)
-beaten_by = dominated_by(summary, "tuned mix")
+tuned = summary.set_index("arm").loc["tuned mix"]
+beaten_by = dominated_by(summary, tuned["ctr"], tuned["exposure_entropy"])
 grid, tuned_worlds = run.worlds["grid search (02-04, 06)"], run.worlds["tuning (relaxed, with gradient)"]
 print(f"tuned mix on the Pareto front: {not beaten_by}" + (f" (beaten by {', '.join(beaten_by)})" if beaten_by else ""))
 print(f"worlds simulated: tuning {tuned_worlds} (relaxed, each with a backward pass) against the grid's {grid} "

@@ -246,7 +246,7 @@ def _tuning(results: Path, last: int, f: Findings) -> None:
     ctr = f.add(level(table, name, "tuning.tuned.ctr", "ctr", {"arm": "tuned"}, last))
     tradeoffs, _ = read_study(results, "06_tradeoffs")
     summary = tables.summarize(_per_seed(tradeoffs, last), ["ctr", "exposure_entropy"], by=["arm"])
-    beaten_by = list(summary[(summary["ctr"] > ctr.mean) & (summary["exposure_entropy"] > entropy.mean)]["arm"])
+    beaten_by = stats.dominated_by(summary, ctr.mean, entropy.mean)
     levers = manifest.get("tuned_levers", {})
     worlds = manifest.get("worlds", {})
     grid = worlds.get("grid search (02-04, 06)")

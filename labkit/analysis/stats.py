@@ -133,4 +133,12 @@ def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
     return front
 
 
-__all__ = ["t_critical", "mean_ci", "ci_errorbar", "bootstrap_ci", "paired_differences", "pareto_front"]
+def dominated_by(summary: pd.DataFrame, ctr: float, exposure_entropy: float) -> list[str]:
+    """The settings (``arm``) of ``summary`` with both a higher mean CTR and a higher mean
+    exposure entropy than the given point: what keeps it off the Pareto front of :func:`pareto_front`."""
+    better = summary[(summary["ctr"] > ctr) & (summary["exposure_entropy"] > exposure_entropy)]
+    return list(better["arm"])
+
+
+__all__ = ["t_critical", "mean_ci", "ci_errorbar", "bootstrap_ci", "paired_differences", "pareto_front",
+           "dominated_by"]

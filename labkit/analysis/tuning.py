@@ -98,13 +98,6 @@ def plane_summary(tradeoffs_table: pd.DataFrame, tuned_table: pd.DataFrame, tune
     return summary
 
 
-def dominated_by(summary: pd.DataFrame, label: str) -> list[str]:
-    """The settings with both a higher mean CTR and a higher mean exposure entropy than ``label``."""
-    row = summary.set_index("arm").loc[label]
-    better = summary[(summary["ctr"] > row["ctr"]) & (summary["exposure_entropy"] > row["exposure_entropy"])]
-    return list(better["arm"])
-
-
 def relaxation_table(relaxation: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """Per loop and temperature, each metric's mean over seeds with its 95% interval."""
     return summarize(relaxation, metrics, by=["loop", "tau"]).sort_values(["loop", "tau"], ascending=[True, False])

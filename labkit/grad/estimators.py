@@ -148,13 +148,6 @@ def as_params(params: Params, dtype=None) -> Params:
     return jax.tree.map(lambda x: jnp.asarray(x, dtype or jnp.result_type(float)), params)
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _relaxed_value_and_grad(static: Static, objective: Objective, params: Params, keys, tau):
-    def one(p, key):
-        return objective(relaxed.run(static, p, key, tau)[1])
-    return jax.vmap(jax.value_and_grad(one), in_axes=(None, 0))(params, keys)
-
-
 @partial(jax.jit, static_argnums=(0,))
 def _relaxed_metrics(static: Static, params: Params, keys, tau):
     return jax.vmap(lambda k: relaxed.run(static, params, k, tau)[1])(keys)
@@ -167,12 +160,8 @@ def relaxed_metrics(config: Config, seeds: Sequence[int], relax_temperature: flo
     tau = check_temperature(relax_temperature)
     params = as_params(config.params if params is None else params)
     with unrolled_threefry():
-        out = _relaxed_metrics(config.static, params, seed_keys(seeds), jnp.asarray(tau, _float(params)))
+        out = _relaxed_metrics(config.static, params, seed_keys(seeds), jnp.asarray(tau, relaxed.float_type(params)))
     return jax.device_get(out)
-
-
-def _float(params: Params):
-    return jnp.result_type(*jax.tree.leaves(params))
 
 
 def pathwise(config: Config, objective_: Objective, seeds: Sequence[int], levers: Sequence[str] | None = None,
@@ -183,19 +172,7 @@ def pathwise(config: Config, objective_: Objective, seeds: Sequence[int], levers
     float64 params under ``jax.enable_x64(True)`` for a float64 gradient). Raises
     :class:`GradientError` where a gradient of a requested lever is not finite.
     """
-    relaxed.check_supported(config.static)
-    names = check_levers(levers)
-    tau = check_temperature(relax_temperature)
-    params = as_params(config.params if params is None else params)
-    seeds = tuple(int(s) for s in seeds)
-    with unrolled_threefry():
-        value, grad = _relaxed_value_and_grad(config.static, objective_, params, seed_keys(seeds),
-                                              jnp.asarray(tau, _float(params)))
-    value, grad = jax.device_get((value, grad))
-    result = Gradient(objective_, names, seeds, np.asarray(value),
-                      {name: np.asarray(getattr(grad, name)) for name in names})
-    _check_finite(result, lambda seed, lever: _first_bad_round(config.static, objective_, params, seed, lever, tau))
-    return result
+    return pathwise_many(config, [objective_], seeds, levers, relax_temperature, params)[0]
 
 
 @partial(jax.jit, static_argnums=(0, 1))
@@ -222,7 +199,7 @@ def pathwise_many(config: Config, objectives: Sequence[Objective], seeds: Sequen
     objectives = tuple(objectives)
     with unrolled_threefry():
         values, jac = _relaxed_value_and_jacobian(config.static, objectives, params, seed_keys(seeds),
-                                                  jnp.asarray(tau, _float(params)))
+                                                  jnp.asarray(tau, relaxed.float_type(params)))
     values, jac = jax.device_get((values, jac))
     results = []
     for i, objective_ in enumerate(objectives):

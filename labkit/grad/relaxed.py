@@ -63,7 +63,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 from jaxtyping import Array, Float
 
 from labkit.sim import data as data_mod
@@ -140,7 +139,8 @@ def check_supported(static: Static) -> None:
                           f"consumption = 'repeat' (allowed: repeat)")
 
 
-def _dtype(params: Params):
+def float_type(params: Params):
+    """The float dtype of ``params`` (float32, or float64 under x64): the relaxed loop computes in it."""
     return jnp.result_type(*jax.tree.leaves(params))
 
 
@@ -161,7 +161,7 @@ def init_state(key: Array, static: Static, params: Params, tau) -> RelaxedState:
     """The world before round 0, drawn as the exact loop draws it (:func:`labkit.sim.loop.init_state`),
     the initial items' creators by the relaxed mix of :func:`human_items`."""
     k_creators, k_catalog, k_users, k_rec = jax.random.split(key, 4)
-    dtype = _dtype(params)
+    dtype = float_type(params)
     creators = world_mod.init_creators(k_creators, static, params)
     features, creator = human_items(k_catalog, creators, static.initial_items, params, tau)
     catalog, _ = world_mod.insert(world_mod.empty_catalog(static), features, jnp.zeros(static.initial_items, bool),
@@ -448,23 +448,15 @@ def _retrain_mf(mf_state, stats: Stats, catalog, key, static: Static, params: Pa
     """The MF recommender's retraining, as :func:`labkit.sim.recommenders.mf` does it, on
     the count-weighted logistic loss (equal to the weighted loss over the impressions)."""
     mf_state = rec_mod.cold_start(mf_state, catalog, key)
-    adam = optax.adam(params.learning_rate, eps_root=_EPS_ROOT)
     total = jnp.maximum(stats.impressions.sum(), 1.0)
 
     def loss(f):
         logit = f.user @ f.item.T + f.bias
         fit = (stats.clicks * jax.nn.softplus(-logit) + (stats.impressions - stats.clicks)
                * jax.nn.softplus(logit)).sum() / total
-        return fit + params.l2 * (jnp.mean(f.user ** 2) + jnp.mean(f.item ** 2))
+        return fit + params.l2 * rec_mod.l2_penalty(f)
 
-    def train_step(carry, _):
-        factors, opt_state = carry
-        updates, opt_state = adam.update(jax.grad(loss)(factors), opt_state, factors)
-        return (optax.apply_updates(factors, updates), opt_state), None
-
-    (factors, opt_state), _ = jax.lax.scan(train_step, (mf_state.factors, mf_state.opt_state), None,
-                                           length=static.train_steps)
-    return rec_mod.MFState(factors, opt_state, mf_state.uid)
+    return rec_mod.train(mf_state, loss, rec_mod.optimizer(params, eps_root=_EPS_ROOT), static.train_steps)
 
 
 def step(static: Static, params: Params, tau, state: RelaxedState, key: Array

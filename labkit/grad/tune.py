@@ -46,7 +46,7 @@ from labkit.grad import relaxed
 from labkit.grad.estimators import Objective, check_levers, check_temperature, objective as make_objective
 from labkit.sim.config import LEVERS, Config, Params, Static
 from labkit.sim.levers import ConfigError
-from labkit.sim.loop import check_finite, seed_keys, _simulate_seeds
+from labkit.sim.loop import seed_keys, simulate_seeds
 from labkit.sim.prng import unrolled_threefry
 
 UNBOUNDED = 1e3  # an upper bound at or above this is treated as none (softplus, not sigmoid)
@@ -115,7 +115,7 @@ def _step_values(static: Static, objective_: Objective, names: tuple[str, ...], 
 
 def _exact(config: Config, objective_: Objective, seeds) -> tuple[np.ndarray, np.ndarray]:
     """The objective and the CTR (reduced as the objective is) of the exact loop, per seed."""
-    metrics = jax.device_get(check_finite(_simulate_seeds(config.static, config.params, seed_keys(seeds))[1], seeds))
+    metrics = jax.device_get(simulate_seeds(config, seeds)[1])
     return (np.asarray(objective_(metrics), dtype=np.float64),
             np.asarray(ctr_objective(objective_)(metrics), dtype=np.float64))
 
@@ -273,12 +273,8 @@ def evaluate(config: Config, levers: dict[str, float], objective_: Objective, se
     settings = {"tuned": config.replace(**levers), "start": config, "greedy baseline": baseline_config(config)}
     frames = []
     for name, setting in settings.items():
-        with unrolled_threefry():
-            metrics = _simulate_seeds(setting.static, setting.params, seed_keys(seeds))[1]
-        metrics = jax.device_get(check_finite(metrics, seeds))
-        frames.append(pd.DataFrame({"setting": name, "seed": seeds,
-                                    "objective": np.asarray(objective_(metrics), dtype=np.float64),
-                                    "ctr": np.asarray(ctr_objective(objective_)(metrics), dtype=np.float64),
+        value, ctr = _exact(setting, objective_, seeds)
+        frames.append(pd.DataFrame({"setting": name, "seed": seeds, "objective": value, "ctr": ctr,
                                     **{n: float(getattr(setting, n)) for n in levers}}))
     return pd.concat(frames, ignore_index=True)
 

@@ -227,9 +227,10 @@ class MFState(NamedTuple):
     uid: Int[Array, "items"]  # which item each item row was trained for
 
 
-def optimizer(params: Params) -> optax.GradientTransformation:
-    """The MF recommender's optimizer: Adam at ``learning_rate``."""
-    return optax.adam(params.learning_rate)
+def optimizer(params: Params, eps_root: float = 0.0) -> optax.GradientTransformation:
+    """The MF recommender's optimizer: Adam at ``learning_rate`` (``eps_root``: optax's, 0 here;
+    the relaxed loop's MF sets it to keep the gradient of the square root finite)."""
+    return optax.adam(params.learning_rate, eps_root=eps_root)
 
 
 def _mf_init(key, static, params):
@@ -248,8 +249,24 @@ def mf_loss(factors: Factors, data: TrainingData, l2: Float[Array, ""]) -> Float
     logit = (factors.user[data.user] * factors.item[data.item]).sum(-1) + factors.bias[data.item]
     bce = optax.sigmoid_binary_cross_entropy(logit, data.click)
     fit = (data.weight * bce).sum() / jnp.maximum(data.weight.sum(), 1.0)
-    penalty = jnp.mean(factors.user ** 2) + jnp.mean(factors.item ** 2)
-    return fit + l2 * penalty
+    return fit + l2 * l2_penalty(factors)
+
+
+def l2_penalty(factors: Factors) -> Float[Array, ""]:
+    """The L2 term of the MF loss (before its weight ``l2``): mean squared embeddings."""
+    return jnp.mean(factors.user ** 2) + jnp.mean(factors.item ** 2)
+
+
+def train(state: MFState, loss: Callable[[Factors], Float[Array, ""]], adam: optax.GradientTransformation,
+          steps: int) -> MFState:
+    """``steps`` optimizer steps on ``loss`` from the state's factors and optimizer moments."""
+    def train_step(carry, _):
+        factors, opt_state = carry
+        updates, opt_state = adam.update(jax.grad(loss)(factors), opt_state, factors)
+        return (optax.apply_updates(factors, updates), opt_state), None
+
+    (factors, opt_state), _ = jax.lax.scan(train_step, (state.factors, state.opt_state), None, length=steps)
+    return MFState(factors, opt_state, state.uid)
 
 
 def cold_start(state: MFState, catalog: Catalog, key: Array) -> MFState:
@@ -273,17 +290,7 @@ def cold_start(state: MFState, catalog: Catalog, key: Array) -> MFState:
 
 def _mf_fit(state, data, obs, key, static, params):
     state = cold_start(state, obs.catalog, key)
-    adam = optimizer(params)
-    grad = jax.grad(mf_loss)
-
-    def train_step(carry, _):
-        factors, opt_state = carry
-        updates, opt_state = adam.update(grad(factors, data, params.l2), opt_state, factors)
-        return (optax.apply_updates(factors, updates), opt_state), None
-
-    (factors, opt_state), _ = jax.lax.scan(train_step, (state.factors, state.opt_state), None,
-                                           length=static.train_steps)
-    return MFState(factors, opt_state, state.uid)
+    return train(state, lambda factors: mf_loss(factors, data, params.l2), optimizer(params), static.train_steps)
 
 
 mf = Recommender(
