@@ -7,9 +7,11 @@ The package's parts (``docs/architecture.md``): :mod:`labkit.sim`, the simulator
 the write-up; :mod:`labkit.reproduce`, published results; :mod:`labkit.bench`.
 
 Importing labkit changes nothing outside it: no jax setting, no lowering rule, no
-global state (``tests/test_imports.py``).
+global state (``tests/test_imports.py``). :func:`compilation_cache` turns on JAX's
+persistent compilation cache when called (every ``labkit`` command calls it).
 """
 
+from labkit.cache import compilation_cache
 from labkit.sim import metrics
 from labkit.sim.config import LEVERS, Config, ConfigError, Params, Static, params_grid
 from labkit.sim.loop import METRIC_NAMES, State, simulate, simulate_grid, simulate_seeds, step
@@ -19,5 +21,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Config", "ConfigError", "LEVERS", "Params", "Static", "params_grid",
     "METRIC_NAMES", "State", "simulate", "simulate_grid", "simulate_seeds", "step", "metrics",
-    "__version__",
+    "compilation_cache", "__version__",
 ]

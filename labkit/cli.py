@@ -15,18 +15,30 @@ writes ``DIR/metrics.parquet`` (one row per seed and round, one column per metri
 one file per point under ``DIR/points/`` (default ``DIR``: ``results/<study>``), then
 the tidy ``DIR/metrics.parquet`` and ``DIR/manifest.json``. Rerun the same command to
 resume an interrupted sweep; points already written are not recomputed.
+
+``run``, ``sweep``, ``tune`` and ``main`` keep compiled programs in JAX's persistent
+compilation cache (:func:`labkit.compilation_cache`: ``~/.cache/labkit/jax`` unless
+``$LABKIT_COMPILATION_CACHE`` names another folder or is ``0`` / ``off``), so a program
+compiled once on a machine is loaded, not compiled, by later commands. ``bench`` turns the
+cache off: its compile times are real compiles.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
 
 import yaml
 
+from labkit.cache import SWITCH_VARIABLE, compilation_cache_at
 from labkit.sim.config import ConfigError, describe_levers
+
+# The commands that compile simulations: each keeps its programs in the persistent cache
+# (bench turns it off, see bench()).
+CACHED_COMMANDS = ("run", "sweep", "tune")
 
 
 def _parse_set(pairs: list[str]) -> dict:
@@ -123,11 +135,15 @@ def bench(args: argparse.Namespace) -> int:
         use_host_devices(args.host_devices)
     from labkit.bench import command
 
-    return command(args)
+    with compilation_cache_at(False):  # a program loaded from the cache would fake its compile time
+        return command(args)
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="labkit", description="Preference-collapse lab kit.")
+    top = argparse.ArgumentParser(
+        prog="labkit", description="Preference-collapse lab kit.",
+        epilog=f"Compiled programs are kept in ~/.cache/labkit/jax (run, sweep, tune, main); "
+               f"{SWITCH_VARIABLE}=DIR picks another folder, {SWITCH_VARIABLE}=0 turns the cache off.")
     sub = top.add_subparsers(dest="command", required=True)
 
     p_run = sub.add_parser("run", help="simulate a config and write metrics.parquet + manifest.json")
@@ -232,8 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["main"]:  # its options are the notebook runner's own (argparse would take them)
         return _notebooks_main(argv[1:])
     args = parser().parse_args(argv)
+    # in a block: main() called in-process (tests) leaves jax's settings as it found them
+    cache = compilation_cache_at(None) if args.command in CACHED_COMMANDS else contextlib.nullcontext()
     try:
-        return args.func(args)
+        with cache:
+            return args.func(args)
     except ConfigError as err:
         print(f"labkit: error: {err}", file=sys.stderr)
         return 2

@@ -4,7 +4,6 @@ figure and number it claims, the main job reports a failing notebook by name and
 and each .ipynb matches its jupytext .py pair."""
 
 import json
-import os
 from pathlib import Path
 
 import jupytext
@@ -14,8 +13,8 @@ import pytest
 
 from labkit import METRIC_NAMES
 from labkit.experiments import load
-from labkit.experiments.notebooks import (JAX_CACHE_VARIABLE, NotebookFailed, discover, main, run_notebook, run_notebooks, select,
-                         use_jax_cache)
+from labkit.cache import compilation_cache_at
+from labkit.experiments.notebooks import NotebookFailed, discover, main, run_notebook, run_notebooks, select
 from labkit.analysis.writeup import SECTIONS
 from labkit.experiments.sweep import PROVENANCE_COLUMNS, sweep_points
 
@@ -39,20 +38,13 @@ def main_run(tmp_path_factory, request):
     of this fixture's time is compiling one program per policy, strategy and model size.
     A cached program is the one XLA would compile, so results do not depend on it."""
     out_root = tmp_path_factory.mktemp("results")
-    before = os.environ.get(JAX_CACHE_VARIABLE)
-    use_jax_cache(request.config.cache.mkdir("labkit_jax"))
     failures = {}
-    try:
+    with compilation_cache_at(request.config.cache.mkdir("labkit_jax")):
         for notebook in discover(NOTEBOOKS):
             try:
                 run_notebook(notebook, out_root, {"scale": "tiny"}, cwd=NOTEBOOKS)
             except NotebookFailed as err:
                 failures[notebook.stem] = err
-    finally:
-        if before is None:
-            os.environ.pop(JAX_CACHE_VARIABLE, None)
-        else:
-            os.environ[JAX_CACHE_VARIABLE] = before
     return out_root, failures
 
 
@@ -220,11 +212,3 @@ def test_notebook_parameters_cell_sets_scale_and_its_results_folder(ipynb):
     exec(cells[0].source, {}, values)  # noqa: S102 - our own notebook's literal assignments
     assert values["scale"] == "default"
     assert values["out_dir"] == f"results/{ipynb.stem}"
-
-
-def test_use_jax_cache_sets_the_variable_kernels_inherit(tmp_path):
-    env = {"XDG_CACHE_HOME": str(tmp_path)}
-    assert use_jax_cache(None, env) == str(tmp_path / "labkit" / "jax")
-    assert env[JAX_CACHE_VARIABLE] == str(tmp_path / "labkit" / "jax") and (tmp_path / "labkit" / "jax").is_dir()
-    assert use_jax_cache(tmp_path / "mine", env) == str(tmp_path / "mine")
-    assert use_jax_cache("", env) is None and JAX_CACHE_VARIABLE not in env

@@ -14,24 +14,32 @@ If a notebook fails the job stops there, names the notebook, the failing cell an
 error, and exits with status 1; the executed notebook up to the failure is saved, and
 the studies already done are kept.
 
-Compiled programs are shared: the kernels use JAX's persistent compilation cache
-(``$JAX_COMPILATION_CACHE_DIR`` if set, else ``~/.cache/labkit/jax``; ``--jax-cache``
-picks another folder, ``--jax-cache ''`` turns it off). Studies 02-06 run the same
-programs (one per ranking policy, data strategy and model size), so each is compiled
-once per machine, not once per notebook. A cached program is the program XLA would
-compile, so the numbers do not depend on the cache.
+Compiled programs are shared: the kernels use JAX's persistent compilation cache, set by
+:func:`labkit.compilation_cache` (``$LABKIT_COMPILATION_CACHE``, else
+``$JAX_COMPILATION_CACHE_DIR``, else ``~/.cache/labkit/jax``; ``--jax-cache DIR`` picks
+another folder, ``--jax-cache ''`` turns it off), which they inherit through the
+environment. Studies 02-06 run the same programs (one per ranking policy, data strategy and
+model size), so each is compiled once per machine, not once per notebook. A cached program
+is the program XLA would compile, so the numbers do not depend on the cache.
+
+What each notebook took is kept in ``<out>/main_job.json``: the scale, the cache folder,
+and per notebook its wall time and the programs it added to the cache (0 once every
+program it runs was compiled before: a warm run).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import re
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, MutableMapping, Sequence
+from typing import Any, Mapping, Sequence
+
+from labkit.cache import cache_entries, compilation_cache_at
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALES = ("tiny", "default", "paper")  # every experiments/*.yaml defines these (tested)
@@ -131,10 +139,44 @@ def run_notebook(notebook: Path, out_root: Path, parameters: Mapping[str, Any],
     return Done(notebook, output, time.perf_counter() - start)
 
 
+class JobRecord:
+    """``main_job.json``: what each notebook of one main job took, rewritten after every notebook.
+
+    ``cache``: the compilation cache folder the kernels use (None: off); a notebook's
+    ``programs_compiled`` counts the programs it added there (0: a warm run, every program
+    loaded; None: cache off).
+    """
+
+    def __init__(self, path: Path, scale: str, cache: str | None):
+        from labkit.experiments.results import provenance
+
+        self.path, self.cache = Path(path), cache
+        self.entries = cache_entries(cache)
+        self.data: dict[str, Any] = {"scale": scale, "compilation_cache": cache,
+                                     "cache_programs_before": self.entries, **provenance(),
+                                     "host": platform.node(), "cpu_count": os.cpu_count(), "notebooks": []}
+
+    def add(self, done: Done) -> None:
+        """Record one finished notebook and rewrite the file."""
+        from labkit.experiments.results import write_json
+
+        entries = cache_entries(self.cache)
+        self.data["notebooks"].append({
+            "notebook": done.notebook.stem, "wall_time_s": round(done.wall_time_s, 1),
+            "programs_compiled": entries - self.entries if self.cache else None})
+        self.entries = entries
+        self.data["total_s"] = round(sum(n["wall_time_s"] for n in self.data["notebooks"]), 1)
+        write_json(self.data, self.path)
+
+
+JOB_RECORD = "main_job.json"
+
+
 def run_notebooks(notebooks: Sequence[Path], out_root: Path, parameters: Mapping[str, Any],
                   cwd: Path = ROOT, kernel: str = KERNEL, progress: bool = False,
-                  log=print) -> list[Done]:
-    """Run ``notebooks`` in order, logging each one's wall time and the total.
+                  log=print, record: JobRecord | None = None) -> list[Done]:
+    """Run ``notebooks`` in order, logging each one's wall time and the total (and adding
+    each to ``record``, if given).
 
     Stops at the first failure (raising :class:`NotebookFailed`); what earlier notebooks
     wrote stays in place.
@@ -145,35 +187,12 @@ def run_notebooks(notebooks: Sequence[Path], out_root: Path, parameters: Mapping
         log(f"[{i}/{len(notebooks)}] {notebook.name} ...", flush=True)
         result = run_notebook(notebook, out_root, parameters, cwd=cwd, kernel=kernel, progress=progress)
         done.append(result)
+        if record is not None:
+            record.add(result)
         log(f"[{i}/{len(notebooks)}] {notebook.name}: {result.wall_time_s:.1f} s -> {result.output}",
             flush=True)
     log(f"{len(done)} notebook(s) in {time.perf_counter() - total:.1f} s", flush=True)
     return done
-
-
-JAX_CACHE_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
-
-
-def default_jax_cache(env: Mapping[str, str] = os.environ) -> Path:
-    """``$XDG_CACHE_HOME/labkit/jax`` (``~/.cache/labkit/jax`` by default)."""
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "labkit" / "jax"
-
-
-def use_jax_cache(folder: str | os.PathLike | None, env: MutableMapping[str, str] = os.environ) -> str | None:
-    """Set JAX's persistent compilation cache for the kernels this process starts.
-
-    ``folder``: the cache folder; None keeps ``$JAX_COMPILATION_CACHE_DIR`` if set, else
-    :func:`default_jax_cache`; ``""`` turns the cache off. Kernels inherit ``env``
-    (``os.environ``). Returns the folder in use, or None.
-    """
-    if folder == "":
-        env.pop(JAX_CACHE_VARIABLE, None)
-        return None
-    chosen = str(folder) if folder is not None else env.get(JAX_CACHE_VARIABLE) or str(default_jax_cache(env))
-    Path(chosen).mkdir(parents=True, exist_ok=True)
-    env[JAX_CACHE_VARIABLE] = chosen
-    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,7 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--progress", action="store_true", help="show papermill's per-cell progress bar")
     parser.add_argument("--jax-cache", default=None, metavar="DIR",
                         help="JAX persistent compilation cache shared by the kernels (default: "
-                             "$JAX_COMPILATION_CACHE_DIR, else ~/.cache/labkit/jax; '' turns it off)")
+                             "$LABKIT_COMPILATION_CACHE, else $JAX_COMPILATION_CACHE_DIR, else "
+                             "~/.cache/labkit/jax; '' turns it off; see labkit.compilation_cache)")
     args = parser.parse_args(argv)
     from labkit.sim.config import ConfigError
 
@@ -207,19 +227,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no notebooks matching NN_*.ipynb in {args.notebooks}", file=sys.stderr)
         return 1
     out_root = args.out if args.out.is_absolute() else ROOT / args.out
-    before = os.environ.get(JAX_CACHE_VARIABLE)
-    cache = use_jax_cache(args.jax_cache)
-    print(f"scale {args.scale!r}, results under {out_root}, JAX compilation cache: {cache or 'off'}", flush=True)
-    try:
-        run_notebooks(notebooks, out_root, {"scale": args.scale}, progress=args.progress)
-    except (NotebookFailed, ConfigError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    finally:  # main() may be called in-process (tests): leave the environment as found
-        if before is None:
-            os.environ.pop(JAX_CACHE_VARIABLE, None)
-        else:
-            os.environ[JAX_CACHE_VARIABLE] = before
+    # main() may be called in-process (tests): the block leaves jax and the environment as found
+    with compilation_cache_at(args.jax_cache) as cache:
+        print(f"scale {args.scale!r}, results under {out_root}, JAX compilation cache: {cache or 'off'}",
+              flush=True)
+        try:
+            run_notebooks(notebooks, out_root, {"scale": args.scale}, progress=args.progress,
+                          record=JobRecord(out_root / JOB_RECORD, args.scale, cache))
+        except (NotebookFailed, ConfigError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
     return 0
 
 
