@@ -192,6 +192,57 @@ def training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], static: St
     )
 
 
+def rounds_in_reach(round_: Int[Array, ""], static: Static) -> Int[Array, ""]:
+    """How many of the latest rounds, ``round_`` included, the data strategy can train on at
+    ``round_``: those logged and still in the log's ring, and within the strategy's window."""
+    reach = jnp.minimum(round_ + 1, static.rounds)
+    window = strategy(static).window
+    return reach if window is None else jnp.minimum(reach, window(static))
+
+
+def sample_impressions(key: Array, shape: tuple[int, ...], round_: Int[Array, ""], static: Static
+                       ) -> tuple[Int[Array, "*shape"], Int[Array, "*shape"], Int[Array, "*shape"]]:
+    """Impressions drawn uniformly and independently (with replacement) from the
+    :func:`rounds_in_reach` at ``round_``: their log positions (ring row, user, slate slot).
+
+    Three draws of ``shape`` integers: the cost does not depend on how many rounds are logged.
+    """
+    k_round, k_user, k_slot = jax.random.split(key, 3)
+    back = jax.random.randint(k_round, shape, 0, rounds_in_reach(round_, static))
+    user = jax.random.randint(k_user, shape, 0, static.n_users)
+    slot = jax.random.randint(k_slot, shape, 0, static.slate_size)
+    return (round_ - back) % static.rounds, user, slot
+
+
+def sample_training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], key: Array,
+                         shape: tuple[int, ...], static: Static, params: Params
+                         ) -> tuple[TrainingData, Float[Array, ""]]:
+    """A uniform sample of :func:`training_data`'s rows (:func:`sample_impressions`), in O(sample).
+
+    Each sampled impression carries the weight :func:`training_data` gives it (0 where
+    its slot was reused or the strategy drops it). Rows outside the sampled rounds (not
+    logged yet, or out of the window) all weigh 0 there, so with ``N`` the second value
+    returned (the number of impressions sampled from) and ``n`` the sample's size,
+    ``(N / n) * sum(weight * f)`` is an unbiased estimate of the whole table's
+    ``sum(weight * f)``, for any per-row ``f``.
+
+    Returns the rows, each field of shape ``shape``, and ``N``.
+    """
+    row, user, slot = sample_impressions(key, shape, round_, static)
+    row, user, slot = row.reshape(-1), user.reshape(-1), slot.reshape(-1)
+    # the sample as a log of len(row) rounds of one user and one slot each, so the
+    # strategy weighs it with the same code as the whole log (its rows see one row at a time)
+    def pick(values):
+        return values[row, user, slot][:, None, None]
+    sample = Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click), synthetic=pick(log.synthetic),
+                 organic=pick(log.organic), influenced=log.influenced[row, user][:, None], round=log.round[row])
+    weight = strategy_weight(sample, catalog.uid, round_, static, params)
+    rows = TrainingData(user=user, item=sample.item, click=sample.click.astype(jnp.float32), weight=weight,
+                        ai_influenced=ai_influenced(sample))
+    population = rounds_in_reach(round_, static).astype(jnp.float32) * (static.n_users * static.slate_size)
+    return jax.tree.map(lambda values: values.reshape(shape), rows), population
+
+
 def clicked_log(log: Log) -> Log:
     """The log cut to one impression per user-round: the clicked one (a user clicks at most
     one item a round), or the first slate position, with ``click`` False, where none was."""

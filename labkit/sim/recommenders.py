@@ -14,12 +14,31 @@ A :class:`Recommender` is three pure functions over its own state pytree:
   out, the clicks on items whose slot was reused and, under ``replace``, the round that
   left the window), so a round costs O(users) instead of O(log). The loop calls it,
   once a round, when it is there; ``fit`` stays the reference (and trains from scratch,
-  as after a start-up period). Equal to ``fit`` up to float rounding (tested).
+  as after a start-up period). Equal to ``fit`` up to float rounding (tested), except
+  ``mf`` under ``mf_training = "minibatch"``, whose ``update`` is a sampled estimate of
+  the same retraining (see :data:`MF_TRAINING`).
 
 The values are the baselines of DESIGN.md: ``random``, ``popularity`` (clicks so far),
 ``ideal`` (oracle on true utility), ``content`` (a user profile built from the topic
 features of clicked items, as in Chaney et al. 2018), and ``mf``, a logistic matrix
 factorization trained with optax on logged engagement and warm-started each round.
+
+How ``mf`` retrains each round is the lever ``mf_training`` (:data:`MF_TRAINING`):
+
+* ``full`` (the default): ``train_steps`` Adam steps on the weighted loss over the
+  whole training table (:func:`labkit.sim.data.training_data`), so a round costs
+  O(log capacity x train_steps): the log array holds every round of the run;
+* ``minibatch``: each of the ``train_steps`` steps draws ``mf_batch`` impressions
+  uniformly, with replacement, from the rounds the data strategy can train on
+  (:func:`labkit.sim.data.sample_training_data`; a round, a user, a slate slot), each with
+  the strategy's weight, and steps on the self-normalised (ratio) estimate of the same
+  loss, ``sum_b w_b l_b / max(sum_b w_b, mf_batch / N)`` (``N``: impressions sampled
+  from), the plug-in form of the full loss ``sum w l / max(sum w, 1)``. A round costs
+  O(mf_batch x train_steps) whatever the log's length. With 0/1 weights (every strategy
+  but ``downweight``) the estimate's gradient is unbiased given one trained row in the
+  batch (those rows are a uniform sample of the trained ones); with fractional weights
+  a ratio estimator's bias is O(1 / mf_batch). Rows the strategy drops (reused slots,
+  ``human_only``'s AI rows, ...) weigh 0; rounds out of the window are never drawn.
 """
 
 from __future__ import annotations
@@ -244,11 +263,17 @@ def _mf_init(key, static, params):
     return MFState(factors, optimizer(params).init(factors), jnp.full(static.n_items, -1, jnp.int32))
 
 
-def mf_loss(factors: Factors, data: TrainingData, l2: Float[Array, ""]) -> Float[Array, ""]:
-    """Weighted logistic loss on impressions (click or not) plus L2 on the embeddings."""
+def mf_loss(factors: Factors, data: TrainingData, l2: Float[Array, ""],
+            floor: float | Float[Array, ""] = 1.0) -> Float[Array, ""]:
+    """Weighted logistic loss on impressions (click or not) plus L2 on the embeddings.
+
+    The weighted mean divides by the total weight, or by ``floor`` when that is larger
+    (1: a table with less than one row's worth of weight is not blown up; a sample of
+    ``n`` rows out of ``N`` passes ``n / N``, the same floor on its scale).
+    """
     logit = (factors.user[data.user] * factors.item[data.item]).sum(-1) + factors.bias[data.item]
     bce = optax.sigmoid_binary_cross_entropy(logit, data.click)
-    fit = (data.weight * bce).sum() / jnp.maximum(data.weight.sum(), 1.0)
+    fit = (data.weight * bce).sum() / jnp.maximum(data.weight.sum(), floor)
     return fit + l2 * l2_penalty(factors)
 
 
@@ -257,15 +282,20 @@ def l2_penalty(factors: Factors) -> Float[Array, ""]:
     return jnp.mean(factors.user ** 2) + jnp.mean(factors.item ** 2)
 
 
-def train(state: MFState, loss: Callable[[Factors], Float[Array, ""]], adam: optax.GradientTransformation,
-          steps: int) -> MFState:
-    """``steps`` optimizer steps on ``loss`` from the state's factors and optimizer moments."""
-    def train_step(carry, _):
+def train(state: MFState, loss: Callable[..., Float[Array, ""]], adam: optax.GradientTransformation,
+          steps: int, batches: Any = None) -> MFState:
+    """``steps`` optimizer steps on ``loss`` from the state's factors and optimizer moments.
+
+    ``batches``: None, and every step minimizes ``loss(factors)``; or a pytree whose leaves
+    have a leading axis of ``steps``, and step ``t`` minimizes ``loss(factors, batch_t)``.
+    """
+    def train_step(carry, batch):
         factors, opt_state = carry
-        updates, opt_state = adam.update(jax.grad(loss)(factors), opt_state, factors)
+        grads = jax.grad(loss)(factors) if batches is None else jax.grad(loss)(factors, batch)
+        updates, opt_state = adam.update(grads, opt_state, factors)
         return (optax.apply_updates(factors, updates), opt_state), None
 
-    (factors, opt_state), _ = jax.lax.scan(train_step, (state.factors, state.opt_state), None, length=steps)
+    (factors, opt_state), _ = jax.lax.scan(train_step, (state.factors, state.opt_state), batches, length=steps)
     return MFState(factors, opt_state, state.uid)
 
 
@@ -293,10 +323,40 @@ def _mf_fit(state, data, obs, key, static, params):
     return train(state, lambda factors: mf_loss(factors, data, params.l2), optimizer(params), static.train_steps)
 
 
+def _mf_full_update(state, log, round_, obs, key, static, params):
+    return _mf_fit(state, data_mod.training_data(log, obs.catalog, round_, static, params), obs, key, static,
+                   params)
+
+
+def _mf_minibatch_update(state, log, round_, obs, key, static, params):
+    k_cold, k_sample = jax.random.split(key)
+    batches, population = data_mod.sample_training_data(log, obs.catalog, round_, k_sample,
+                                                         (static.train_steps, static.mf_batch), static, params)
+    floor = static.mf_batch / population
+
+    def loss(factors, batch):
+        return mf_loss(factors, batch, params.l2, floor)
+
+    return train(cold_start(state, obs.catalog, k_cold), loss, optimizer(params), static.train_steps, batches)
+
+
+# How MF retrains each round (the ``mf_training`` lever; the module docstring says what each costs).
+# ``full`` draws nothing beyond the cold start's key, so its numbers are those of ``fit``.
+MF_TRAINING: dict[str, Callable[..., MFState]] = {
+    "full": _mf_full_update,
+    "minibatch": _mf_minibatch_update,
+}
+
+
+def _mf_update(state, log, round_, obs, key, static, params):
+    return MF_TRAINING[static.mf_training](state, log, round_, obs, key, static, params)
+
+
 mf = Recommender(
     init=_mf_init,
     fit=_mf_fit,
     score=lambda state, obs, key, users: state.factors.user[users] @ state.factors.item.T + state.factors.bias,
+    update=_mf_update,
 )
 
 
@@ -311,6 +371,12 @@ LEVERS = (
           label="embedding dimension"),
     Lever("train_steps", STATIC, int, 10, "MF capacity: optimizer steps per round", 0, 100_000,
           label="optimizer steps per round"),
+    Lever("mf_training", STATIC, str, "full",
+          "MF retraining each round: full (Adam steps on the whole training table; cost grows with the "
+          "log) or minibatch (each step on mf_batch impressions sampled from the strategy's rounds, "
+          "weighted by it; cost independent of the log's length)", choices=MF_TRAINING),
+    Lever("mf_batch", STATIC, int, 2048, "MF minibatch retraining: impressions sampled per optimizer step",
+          1, 10_000_000, label="impressions per optimizer step"),
     Lever("learning_rate", PARAM, float, 0.05, "MF optimizer (Adam) learning rate", 0.0, 10.0, low_open=True),
     Lever("l2", PARAM, float, 1e-3, "MF L2 regularization", 0.0, 100.0),
 )
