@@ -2,7 +2,7 @@
 
     labkit run CONFIG.yaml [--scale S] [--seeds N] [--set LEVER=VALUE ...] --out DIR
     labkit sweep STUDY.yaml [--scale S] [--out DIR] [--executor local|dask] [--scheduler ADDRESS] [--quiet]
-    labkit bench [--quick] [--sizes UxIxR ...] [--trecs/--no-trecs] [--trecs-python PY] [--out DIR]
+    labkit bench [--quick] [--sizes UxIxR ...] [--study STUDY.yaml] [--notebooks NN ...] [--trecs/--no-trecs] [--out DIR]
     labkit tune CONFIG.yaml --objective METRIC --levers a,b,c --steps N [--max-ctr-loss X] [--out DIR]
     labkit levers
     labkit main [--scale S] [--only NN] [...]     (the main job: see labkit.experiments.notebooks)
@@ -34,6 +34,7 @@ from pathlib import Path
 import yaml
 
 from labkit.cache import SWITCH_VARIABLE, compilation_cache_at
+from labkit.experiments.notebooks import SCALES
 from labkit.sim.config import ConfigError, describe_levers
 
 # The commands that compile simulations: each keeps its programs in the persistent cache
@@ -198,6 +199,16 @@ def parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--grad-size", default=None, metavar="UxIxR",
                          help="world of the relaxed loop's value-and-grad against its forward pass "
                               "(default 1000x1000x50, with --quick 100x200x9; 0 skips it)")
+    p_bench.add_argument("--study", default=None, metavar="STUDY.yaml",
+                         help="time to result: time each compiled program of this study, stage by stage "
+                              "(default experiments/stochasticity.yaml; none skips it)")
+    p_bench.add_argument("--study-scale", default=None, metavar="SCALE",
+                         help="scale of --study (default: default; with --quick: tiny)")
+    p_bench.add_argument("--notebooks", nargs="+", default=None, metavar="NN",
+                         help="run these notebooks of the main job (number or name) cold and warm "
+                              "(an empty, then a filled compilation cache) and report their wall times")
+    p_bench.add_argument("--notebook-scale", default="default", choices=SCALES,
+                         help="scale of --notebooks (default: default)")
     p_bench.add_argument("--out", default="results/benchmarks", help="output folder (default results/benchmarks)")
     p_bench.set_defaults(func=bench)
 

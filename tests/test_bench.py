@@ -17,6 +17,7 @@ import pytest
 
 from labkit import bench
 from labkit.bench import gradient, profile, timing, trecs, worlds
+from labkit.cache import compilation_cache_at
 from labkit.cli import main
 from labkit.sim.config import ConfigError
 
@@ -24,7 +25,7 @@ from labkit.sim.config import ConfigError
 def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, capsys):
     out = tmp_path / "bench"
     argv = ["bench", "--sizes", "30x40x3", "--grid", "2", "2", "--grid-size", "20x30x2", "--no-trecs",
-            "--repeats", "1", "--grad-size", "0", "--out", str(out)]
+            "--repeats", "1", "--grad-size", "0", "--study", "none", "--out", str(out)]
     rule_before = bench.prng.registered()
     assert main(argv) == 0
 
@@ -136,3 +137,44 @@ def test_the_parts_of_bench_never_import_the_package_that_gathers_them():
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
         assert "labkit.bench" not in imported, module.__name__
+
+
+def test_the_program_rows_time_each_stage_of_a_studys_program_cold_then_warm(tmp_path):
+    study = tmp_path / "one.yaml"
+    study.write_text("n_users: 12\nn_items: 20\ninitial_items: 20\nnew_items: 2\nslate_size: 3\n"
+                     "n_topics: 4\nrounds: 3\nseeds: 2\n")
+    frame = pd.DataFrame(bench.bench_programs(study, None, repeats=1))
+    assert len(frame) == 1 and frame.benchmark[0] == "program" and frame.simulations[0] == 2
+    for column in ("trace_s", "lower_s", "xla_compile_s", "first_run_s", "run_s", "warm_start_s"):
+        assert frame[column][0] > 0 and np.isfinite(frame[column][0]), column
+    assert frame.compile_s[0] == pytest.approx(frame.trace_s[0] + frame.lower_s[0] + frame.xla_compile_s[0])
+    ratios = bench.targets_summary(frame)
+    assert ratios["program_compile_s"] == frame.xla_compile_s[0]
+    assert ratios["program_trace_lower_s"] == pytest.approx(frame.trace_s[0] + frame.lower_s[0])
+    printed = bench.format_summary(ratios)
+    assert "program_compile_s" in printed and "target <=   5 s" in printed
+    assert "warm_start_s" in bench.format_programs(frame)
+
+
+def test_the_cold_trecs_ratio_counts_labkits_compile_and_first_run():
+    frame = pd.DataFrame([
+        {"benchmark": "trecs_comparison", "mode": "labkit", "run_s": 0.5, "compile_s": 9.0, "first_run_s": 1.0},
+        {"benchmark": "trecs_comparison", "mode": "trecs", "run_s": 100.0, "compile_s": 0.0}])
+    ratios = bench.targets_summary(frame)
+    assert ratios["trecs_speedup"] == pytest.approx(200.0)
+    assert ratios["trecs_speedup_incl_compile"] == pytest.approx(10.0)
+    lines = bench.format_summary(ratios).splitlines()
+    assert lines[0].startswith("trecs_speedup ") and lines[0].endswith(": met")
+    assert lines[1].startswith("trecs_speedup_incl_compile") and lines[1].endswith(": MISSED")
+
+
+def test_the_notebook_rows_run_a_notebook_cold_then_warm(tmp_path):
+    from test_notebooks import _notebook
+
+    _notebook(tmp_path / "01_compiles.ipynb", "import jax, jax.numpy as jnp\n"
+              "jax.jit(lambda x: jnp.tanh(x).sum() * 5.0)(jnp.ones(3)).block_until_ready()")
+    with compilation_cache_at(False):
+        frame = pd.DataFrame(bench.bench_notebooks(["01"], "tiny", log=lambda *a: None, folder=tmp_path))
+    assert frame["mode"].tolist() == ["cold", "warm"] and (frame.run_s > 0).all()
+    assert frame.programs_compiled[0] >= 1 and frame.programs_compiled[1] == 0
+    assert "01_compiles" in bench.format_notebooks(frame)

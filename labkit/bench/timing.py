@@ -2,7 +2,8 @@
 
 Every figure in the benchmark's table is taken with these, so all parts measure alike:
 run time is the median of repeats waited for with ``block_until_ready``, compile time
-is ``lower().compile()`` (tracing included), the matmul bound is the best rate of a
+is ``lower().compile()`` (tracing included; :func:`stages_timed` splits it into trace,
+lower and XLA compile), the matmul bound is the best rate of a
 scoring-shaped product, and memory is read from the process, the device and XLA's plan.
 """
 
@@ -48,11 +49,31 @@ def alternating_medians(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def compile_timed(jitted, *args) -> tuple[Any, float]:
-    """``jitted.lower(*args).compile()`` and the seconds it took (tracing included)."""
+def stages_timed(jitted, *args) -> tuple[Any, dict[str, float]]:
+    """``jitted.trace(*args).lower().compile()`` and the seconds of each stage (``jax.stages``):
+    ``trace_s`` (Python to jaxpr), ``lower_s`` (jaxpr to StableHLO), ``xla_compile_s`` (XLA, or a
+    read from the persistent compilation cache when one is on and holds the program)."""
+    seconds = {}
     start = time.perf_counter()
-    compiled = jitted.lower(*args).compile()
-    return compiled, time.perf_counter() - start
+    traced = jitted.trace(*args)
+    seconds["trace_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    lowered = traced.lower()
+    seconds["lower_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    compiled = lowered.compile()
+    seconds["xla_compile_s"] = time.perf_counter() - start
+    return compiled, seconds
+
+
+def compile_timed(jitted, *args) -> tuple[Any, float]:
+    """``jitted.lower(*args).compile()`` and the seconds it took (tracing included).
+
+    ``labkit bench`` runs with the persistent compilation cache off (:mod:`labkit.cache`), so
+    this is a real compile, never a read from the cache.
+    """
+    compiled, seconds = stages_timed(jitted, *args)
+    return compiled, sum(seconds.values())
 
 
 def matmul_gflops(rows: int, d: int, cols: int, repeats: int = 20, blocks: int = 8) -> float:
