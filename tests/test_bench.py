@@ -145,7 +145,7 @@ def test_the_program_rows_time_each_stage_of_a_studys_program_cold_then_warm(tmp
                      "n_topics: 4\nrounds: 3\nseeds: 2\n")
     frame = pd.DataFrame(bench.bench_programs(study, None, repeats=1))
     assert len(frame) == 1 and frame.benchmark[0] == "program" and frame.simulations[0] == 2
-    for column in ("trace_s", "lower_s", "xla_compile_s", "first_run_s", "run_s", "warm_start_s"):
+    for column in ("trace_s", "lower_s", "xla_compile_s", "first_run_s", "run_s", "warm_start_s", "cache_read_s"):
         assert frame[column][0] > 0 and np.isfinite(frame[column][0]), column
     assert frame.compile_s[0] == pytest.approx(frame.trace_s[0] + frame.lower_s[0] + frame.xla_compile_s[0])
     ratios = bench.targets_summary(frame)

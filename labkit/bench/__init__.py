@@ -23,6 +23,9 @@ What it measures, in one process (so every figure shares the machine's state):
   timed stage by stage: trace, lower, XLA compile (cold: an empty cache), first run, steady
   run, and the warm start of a second process (the program read back from the cache);
   with ``--notebooks``, the main job's notebooks run cold and warm.
+* **MF retraining as the log grows** (``--retrain-size``, off by default; the issue's world is
+  :data:`~labkit.bench.retrain.RETRAIN_SIZE`): ``mf_training = full`` against ``minibatch``,
+  the whole run at the world's rounds and at twice them, and the cost per round along one run.
 * **T-RECS side by side** (optional): T-RECS's ``ContentFiltering`` run in a subprocess
   of another interpreter (``--trecs-python``: labkit never imports trecs) against
   labkit's closest analogue on the same sizes.
@@ -32,6 +35,7 @@ bound, memory, the machine), :mod:`~labkit.bench.worlds` (the benchmark world, t
 ladder sizes, the table's rows, the ladder, grid and prng benchmarks),
 :mod:`~labkit.bench.programs` (time to result: a study's programs, notebooks cold and warm),
 :mod:`~labkit.bench.gradient` (value-and-grad of the relaxed loop against its forward pass),
+:mod:`~labkit.bench.retrain` (MF's retraining, full against minibatch),
 :mod:`~labkit.bench.trecs` (the T-RECS comparison), :mod:`~labkit.bench.profile` (time
 per phase of one round); this package runs them all, prints the table and the ratios
 the targets are stated in, and re-exports the parts' public names.
@@ -61,6 +65,7 @@ from labkit.bench.gradient import (GRAD_MEMORY_TARGET, GRAD_OBJECTIVE, GRAD_QUIC
 from labkit.bench.profile import phase_profile
 from labkit.bench.programs import (COMPILE_TARGET_S, PROGRAMS_STUDY, TRACE_LOWER_TARGET_S, bench_notebooks,
                                    bench_programs, format_notebooks, format_programs)
+from labkit.bench.retrain import RETRAIN_SIZE, bench_retrain, format_retrain_summary, retrain_summary
 from labkit.bench.timing import (compile_timed, compiled_mb, device_peak_mb, largest_array_elems, machine_info,
                                  matmul_gflops, median_time, peak_rss_mb, stages_timed, state_mb)
 from labkit.bench.trecs import TRECS_REFERENCE_S, TRECS_SIZES, bench_trecs, run_trecs, trecs_python
@@ -85,6 +90,8 @@ __all__ = [
     # labkit.bench.programs
     "COMPILE_TARGET_S", "PROGRAMS_STUDY", "TRACE_LOWER_TARGET_S", "bench_notebooks", "bench_programs",
     "format_notebooks", "format_programs",
+    # labkit.bench.retrain
+    "RETRAIN_SIZE", "bench_retrain", "format_retrain_summary", "retrain_summary",
     # labkit.bench.timing
     "compile_timed", "compiled_mb", "device_peak_mb", "largest_array_elems", "machine_info", "matmul_gflops",
     "median_time", "peak_rss_mb", "stages_timed", "state_mb",
@@ -97,8 +104,9 @@ def format_table(frame: pd.DataFrame) -> str:
     frame = frame[frame.benchmark != "notebook"]
     shown = pd.DataFrame({
         "benchmark": frame.benchmark, "mode": frame["mode"],
-        "users x items x rounds": [f"{u}x{i}x{r}" for u, i, r in zip(frame.n_users, frame.n_items, frame.rounds)],
-        "sims": frame.simulations, "block": frame.block_users,
+        "users x items x rounds": [f"{u:.0f}x{i:.0f}x{r:.0f}" for u, i, r in zip(frame.n_users, frame.n_items,
+                                                                                 frame.rounds)],
+        "sims": frame.simulations.astype(int), "block": frame.block_users.astype(int),
         "dev": frame["devices"].fillna(1).astype(int),
         "compile s": frame.compile_s.map(lambda v: f"{v:.1f}"),
         "run s": frame.run_s.map(lambda v: f"{v:.3g}"),
@@ -174,6 +182,7 @@ def targets_summary(frame: pd.DataFrame) -> dict[str, Any]:
         out["grad_run_ratio"] = grad.run_s / forward.run_s
         out["grad_memory_ratio"] = grad.compiled_mb / forward.compiled_mb
         out["grad_compile_ratio"] = grad.compile_s / forward.compile_s
+    out.update(retrain_summary(frame))
     return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in out.items()}
 
 
@@ -212,6 +221,7 @@ def format_summary(ratios: dict[str, Any]) -> str:
         lines.append(f"{'  relaxed loop differentiated at':34} {ratios['grad_world']:>10}  "
                      f"({GRAD_OBJECTIVE.describe()}, relax_temperature {GRAD_TEMPERATURE:g}); compile "
                      f"{ratios['grad_compile_ratio']:.2f}x the forward pass's")
+    lines.extend(format_retrain_summary(ratios))
     if "program_study" in ratios:
         lines.append(f"{'  study programs timed':34} {ratios['program_study']}; the slowest warm start "
                      f"(trace, lower, read from the cache): {ratios['program_warm_start_s']:.2f} s")
@@ -238,7 +248,7 @@ def run_bench(sizes: Sequence[Size], out: Path, *, block_users: int = 1024, repe
               grid_lever: str = "drift", trecs: bool = True, trecs_python_path: str | None = None,
               trecs_steps: int = TRECS_SIZES["rounds"], profile: Size | None = None, prng_ab: bool = True,
               grad_size: Size | None = Size.parse(GRAD_SIZE), programs: tuple[str, str | None] | None = None,
-              notebooks: Sequence[str] = (), notebook_scale: str = "default",
+              notebooks: Sequence[str] = (), notebook_scale: str = "default", retrain_size: Size | None = None,
               log: Callable[[str], None] = print) -> pd.DataFrame:
     """Run every part of the benchmark, write ``bench.parquet`` + ``manifest.json``, return the table.
 
@@ -247,16 +257,18 @@ def run_bench(sizes: Sequence[Size], out: Path, *, block_users: int = 1024, repe
     the world of the ``relaxed_grad`` rows (None skips them). ``programs``: (study file, scale) whose
     compiled programs the ``program`` rows time (None skips them); ``notebooks``: the main job's
     notebooks (numbers or names) the ``notebook`` rows run cold and warm at ``notebook_scale``.
+    ``retrain_size``: the MF world of the ``mf_retrain`` rows (None skips them).
     """
     with prng.unrolled_threefry():
         return _run_bench(sizes, out, block_users=block_users, repeats=repeats, grid=grid, grid_size=grid_size,
                           grid_lever=grid_lever, trecs=trecs, trecs_python_path=trecs_python_path,
                           trecs_steps=trecs_steps, profile=profile, prng_ab=prng_ab, grad_size=grad_size,
-                          programs=programs, notebooks=notebooks, notebook_scale=notebook_scale, log=log)
+                          programs=programs, notebooks=notebooks, notebook_scale=notebook_scale,
+                          retrain_size=retrain_size, log=log)
 
 
 def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever, trecs, trecs_python_path,
-               trecs_steps, profile, prng_ab, grad_size, programs, notebooks, notebook_scale,
+               trecs_steps, profile, prng_ab, grad_size, programs, notebooks, notebook_scale, retrain_size,
                log) -> pd.DataFrame:
     started = time.perf_counter()
     info = machine_info()
@@ -286,6 +298,9 @@ def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever,
         log(f"gradient: value-and-grad of the relaxed loop vs its forward pass at {grad_size} "
             f"({GRAD_OBJECTIVE.describe()}, relax_temperature {GRAD_TEMPERATURE:g})")
         rows.extend(bench_gradient(world_config(grad_size, block_users), repeats))
+    if retrain_size is not None:
+        log(f"MF retraining: mf_training full vs minibatch at {retrain_size} and twice its rounds, then per round")
+        rows.extend(bench_retrain(retrain_size, repeats, log=log))
     if programs is not None:
         log(f"time to result: the compiled programs of {programs[0]} at scale {programs[1] or 'default'}, "
             f"each traced, lowered and compiled cold (an empty temporary cache), then read back warm")
@@ -315,6 +330,7 @@ def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever,
                     "prng_ab": prng_ab, "grad_size": str(grad_size) if grad_size else None,
                     "programs": list(programs) if programs else None, "notebooks": list(notebooks),
                     "notebook_scale": notebook_scale, "world": BASE,
+                    "retrain_size": str(retrain_size) if retrain_size else None,
                     "compilation_cache": "off; program rows: an empty temporary cache per program"},
         "summary": ratios, "wall_time_s": round(time.perf_counter() - started, 1),
         "load_average_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
@@ -351,7 +367,8 @@ def command(args) -> int:
               profile=Size.parse(args.profile) if args.profile else None, prng_ab=args.prng,
               grad_size=_grad_size(args.grad_size, args.quick),
               programs=_programs(args.study, args.study_scale, args.quick), notebooks=_notebooks(args.notebooks or ()),
-              notebook_scale=args.notebook_scale)
+              notebook_scale=args.notebook_scale,
+              retrain_size=Size.parse(args.retrain_size, "--retrain-size") if args.retrain_size else None)
     return 0
 
 
