@@ -132,6 +132,13 @@ def compilation_cache_at(path: str | os.PathLike | bool | None, *,
         jax_cache.reset_cache()
 
 
+def active_cache_dir() -> str | None:
+    """The folder jax's persistent compilation cache uses in this process now, or None when off."""
+    import jax
+
+    return (jax.config.jax_compilation_cache_dir or None) if jax.config.jax_enable_compilation_cache else None
+
+
 def cache_entries(folder: str | os.PathLike | None) -> int:
     """Programs stored in a cache folder (0 for None or a missing folder)."""
     if not folder or not Path(folder).is_dir():

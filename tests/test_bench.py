@@ -27,7 +27,12 @@ def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, c
     argv = ["bench", "--sizes", "30x40x3", "--grid", "2", "2", "--grid-size", "20x30x2", "--no-trecs",
             "--repeats", "1", "--grad-size", "0", "--study", "none", "--out", str(out)]
     rule_before = bench.prng.registered()
+    cache_before = (jax.config.jax_enable_compilation_cache, jax.config.jax_compilation_cache_dir,
+                    os.environ.get("JAX_COMPILATION_CACHE_DIR"))
     assert main(argv) == 0
+    # the bench ran with the persistent cache off (its manifest says so) and put the settings back
+    assert cache_before == (jax.config.jax_enable_compilation_cache, jax.config.jax_compilation_cache_dir,
+                            os.environ.get("JAX_COMPILATION_CACHE_DIR"))
 
     table = pd.read_parquet(out / "bench.parquet")
     assert set(bench.COLUMNS) <= set(table.columns)
@@ -51,6 +56,7 @@ def test_bench_writes_a_table_with_every_column_and_positive_figures(tmp_path, c
     assert manifest["summary"]["grid_speedup"] > 0
     assert manifest["summary"]["prng_unrolled_speedup"] > 0 and manifest["summary"]["prng_same_numbers"]
     assert manifest["options"]["grad_size"] is None and "grad_run_ratio" not in manifest["summary"]
+    assert manifest["options"]["compilation_cache"].startswith("off")
     printed = capsys.readouterr().out
     assert "pairs/s" in printed and "grid_speedup" in printed
 

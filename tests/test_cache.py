@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labkit.cache import (JAX_CACHE_VARIABLE, SWITCH_VARIABLE, cache_entries, compilation_cache,
-                          default_cache_dir, resolve_cache_dir)
+from labkit.cache import (JAX_CACHE_VARIABLE, SWITCH_VARIABLE, active_cache_dir, cache_entries, compilation_cache,
+                          compilation_cache_at, default_cache_dir, resolve_cache_dir)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,3 +113,13 @@ def test_the_main_job_records_each_notebooks_wall_time_and_the_programs_it_compi
     assert cold["wall_time_s"] > 0 and warm["wall_time_s"] > 0
     assert cold["programs_compiled"] >= 1 and warm["programs_compiled"] == 0
     assert records[1]["cache_programs_before"] == records[0]["cache_programs_before"] + cold["programs_compiled"]
+
+
+def test_the_with_block_switch_puts_back_jaxs_settings_and_the_environment(tmp_path):
+    before = (active_cache_dir(), os.environ.get(JAX_CACHE_VARIABLE))
+    with compilation_cache_at(tmp_path / "inner") as folder:
+        assert folder == active_cache_dir() == os.environ[JAX_CACHE_VARIABLE] == str(tmp_path / "inner")
+        with compilation_cache_at(False):
+            assert active_cache_dir() is None and JAX_CACHE_VARIABLE not in os.environ
+        assert active_cache_dir() == str(tmp_path / "inner")
+    assert (active_cache_dir(), os.environ.get(JAX_CACHE_VARIABLE)) == before

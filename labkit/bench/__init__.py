@@ -71,6 +71,7 @@ from labkit.bench.timing import (compile_timed, compiled_mb, device_peak_mb, lar
 from labkit.bench.trecs import TRECS_REFERENCE_S, TRECS_SIZES, bench_trecs, run_trecs, trecs_python
 from labkit.bench.worlds import (BASE, COLUMNS, FULL_SIZES, QUICK_SIZES, Size, bench_grid, bench_prng, bench_world,
                                  world_config)
+from labkit.cache import active_cache_dir
 from labkit.experiments.results import provenance, write_json, write_table
 from labkit.sim.config import ConfigError
 from labkit.sim import prng
@@ -276,6 +277,9 @@ def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever,
     info["matmul_square_2048_gflops"] = round(matmul_gflops(2048, 2048, 2048, repeats=5), 1)
     log(f"labkit bench on {info['backend']} ({info['device']}, {info['cpu_count']} cores, "
         f"load {info['load_average']})")
+    cache = active_cache_dir()
+    log(f"persistent compilation cache: {'off, every compile time a real compile' if cache is None else cache}"
+        + ("" if cache is None else " (ON: compile times may be reads from it; `labkit bench` turns it off)"))
     python = None
     if trecs:
         python = trecs_python(trecs_python_path)
@@ -331,7 +335,8 @@ def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever,
                     "programs": list(programs) if programs else None, "notebooks": list(notebooks),
                     "notebook_scale": notebook_scale, "world": BASE,
                     "retrain_size": str(retrain_size) if retrain_size else None,
-                    "compilation_cache": "off; program rows: an empty temporary cache per program"},
+                    "compilation_cache": (f"on at {cache}: compile times may be reads from it" if cache else
+                                          "off; program rows: an empty temporary cache per program")},
         "summary": ratios, "wall_time_s": round(time.perf_counter() - started, 1),
         "load_average_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }, out / "manifest.json")
