@@ -199,6 +199,9 @@ def parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--grad-size", default=None, metavar="UxIxR",
                          help="world of the relaxed loop's value-and-grad against its forward pass "
                               "(default 1000x1000x50, with --quick 100x200x9; 0 skips it)")
+    p_bench.add_argument("--retrain-size", default=None, metavar="UxIxR",
+                         help="also time MF's retraining, mf_training full vs minibatch, 4 seeds, at this world "
+                              "and twice its rounds (the issue's world: 200x400x30; default: off)")
     p_bench.add_argument("--study", default=None, metavar="STUDY.yaml",
                          help="time to result: time each compiled program of this study, stage by stage "
                               "(default experiments/stochasticity.yaml; none skips it)")
