@@ -38,7 +38,12 @@ How ``mf`` retrains each round is the lever ``mf_training`` (:data:`MF_TRAINING`
   but ``downweight``) the estimate's gradient is unbiased given one trained row in the
   batch (those rows are a uniform sample of the trained ones); with fractional weights
   a ratio estimator's bias is O(1 / mf_batch). Rows the strategy drops (reused slots,
-  ``human_only``'s AI rows, ...) weigh 0; rounds out of the window are never drawn.
+  ``human_only``'s AI rows, ...) weigh 0; rounds out of the window are never drawn. The
+  default ``mf_batch``, 2048, is about one round's impressions of the default world
+  (200 users x 10 slots). It changes the numbers against ``full``, on purpose.
+
+Under either form ``mf.fit`` (training from a given table, as after a start-up period)
+is the full form.
 """
 
 from __future__ import annotations
