@@ -109,6 +109,24 @@ def test_the_comparison_catches_a_flipped_sign_and_a_dropped_term(monkeypatch):
     assert "position_bias" in compare(dropped, fd)
 
 
+def test_relaxed_top_k_derivative_by_hand_equals_its_recurrence_differentiated():
+    """soft_top_k's hand-written derivative (from its rows alone) against autodiff of the
+    recurrence it computes, in float64: reverse and forward mode, in the scores and in tau,
+    with a masked (NEG) item; a wrong sign or a dropped log(1 - p) term fails it."""
+    with jax.enable_x64(True):
+        z = jax.random.normal(jax.random.key(0), (3, 7), jnp.float64).at[0, 2].set(relaxed.NEG)
+        tau = jnp.float64(0.3)
+        w = jax.random.normal(jax.random.key(1), (3, 4, 7), jnp.float64)
+        by_hand = lambda z, t: (relaxed.soft_top_k(z, 4, t) * w).sum()  # noqa: E731
+        unrolled = lambda z, t: (jnp.moveaxis(relaxed._top_k_rows(z, 4, t), 0, 1) * w).sum()  # noqa: E731
+        for a, b in zip(jax.grad(by_hand, (0, 1))(z, tau), jax.grad(unrolled, (0, 1))(z, tau)):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        tangents = (jax.random.normal(jax.random.key(2), z.shape, jnp.float64), jnp.float64(0.7))
+        np.testing.assert_allclose(jax.jvp(by_hand, (z, tau), tangents)[1],
+                                   jax.jvp(unrolled, (z, tau), tangents)[1], rtol=1e-10)
+        assert np.abs(jax.grad(unrolled)(z, tau)).max() > 1e-3  # the check is not of zeros
+
+
 @pytest.mark.parametrize("lever,metric", [("user_concentration", "user_taste_entropy"),
                                           ("style_concentration", "exposure_topic_entropy"),
                                           ("creator_focus", "exposure_topic_entropy"),

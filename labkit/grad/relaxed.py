@@ -59,10 +59,12 @@ metrics ``coverage`` and ``homogenization`` count sets and have no soft counterp
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Float
 
 from labkit.sim import data as data_mod
@@ -181,9 +183,7 @@ def init_state(key: Array, static: Static, params: Params, tau) -> RelaxedState:
 
 # --- the smooth counterparts of the discrete draws
 
-def soft_top_k(z: Float[Array, "b n"], k: int, tau: Float[Array, ""]) -> Float[Array, "b k n"]:
-    """Relaxed top-k (Xie & Ermon 2019): ``k`` soft one-hot rows, the ``j``-th close to the
-    ``j``-th largest of ``z`` at small ``tau``, each later row taking mass off the earlier ones."""
+def _top_k_rows(z, k: int, tau):
     tiny = jnp.finfo(z.dtype).tiny
 
     def pick(a, _):
@@ -191,7 +191,45 @@ def soft_top_k(z: Float[Array, "b n"], k: int, tau: Float[Array, ""]) -> Float[A
         return a + jnp.log(jnp.maximum(1.0 - p, tiny)), p
 
     _, rows = jax.lax.scan(pick, z, None, length=k)
-    return jnp.moveaxis(rows, 0, 1)
+    return rows  # [k, b, n]
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _soft_top_k(z, k: int, tau):
+    return _top_k_rows(z, k, tau)
+
+
+@partial(_soft_top_k.defjvp, symbolic_zeros=True)
+def _soft_top_k_jvp(k, primals, tangents):
+    """The derivative from the rows alone: ``softmax`` and ``log(1 - p)`` have derivatives
+    in ``p``, so reverse mode (this rule transposed) keeps the ``k`` rows and neither keeps
+    nor recomputes each step's scores. For ``tau``, ``a_j / tau`` is ``log p_j`` up to a
+    per-row constant, which the softmax's derivative (zero along a row's constant) cancels."""
+    z, tau = primals
+    z_dot, tau_dot = tangents
+    rows = _top_k_rows(z, k, tau)
+    tiny = jnp.finfo(rows.dtype).tiny
+    z_dot = jnp.zeros_like(z) if type(z_dot) is SymbolicZero else z_dot
+
+    def forward(a_dot, p):
+        x_dot = a_dot / tau
+        if type(tau_dot) is not SymbolicZero:
+            x_dot = x_dot - jnp.log(jnp.where(p > 0, p, 1.0)) * (tau_dot / tau)
+        p_dot = p * (x_dot - (x_dot * p).sum(axis=-1, keepdims=True))
+        room = 1.0 - p
+        return a_dot - jnp.where(room > tiny, p_dot / jnp.where(room > tiny, room, 1.0), 0.0), p_dot
+
+    _, rows_dot = jax.lax.scan(forward, z_dot, rows)
+    return rows, rows_dot
+
+
+def soft_top_k(z: Float[Array, "b n"], k: int, tau: Float[Array, ""]) -> Float[Array, "b k n"]:
+    """Relaxed top-k (Xie & Ermon 2019): ``k`` soft one-hot rows, the ``j``-th close to the
+    ``j``-th largest of ``z`` at small ``tau``, each later row taking mass off the earlier ones.
+
+    Its derivative is written by hand (:func:`jax.custom_jvp`) from the ``k`` rows alone,
+    so reverse mode neither keeps nor recomputes the scores of each step."""
+    return jnp.moveaxis(_soft_top_k(z, k, tau), 0, 1)
 
 
 def soft_coin(key: Array, p: Float[Array, ""], shape: tuple, tau: Float[Array, ""]) -> Float[Array, "..."]:
@@ -392,6 +430,7 @@ def _round_blocks(key: Array, state: RelaxedState, static: Static, params: Param
     strategy = static.data_strategy
     want_share = gen_mod.OBJECTIVES[static.generator_objective].needs_share
     per_user = _needs(static)
+    item_columns = jnp.concatenate([catalog.features, state.synthetic[:, None]], axis=1)
 
     @jax.checkpoint
     def one_block(args):
@@ -403,10 +442,13 @@ def _round_blocks(key: Array, state: RelaxedState, static: Static, params: Param
         slate, organic = soft_slate(k_policy, static.policy, predicted, context, params, k, tau)
         if strategy == "reserve":
             slate, organic = soft_explore(k_reserve, slate, organic, catalog.alive, params.reserve_share, tau)
-        slate_features = jnp.einsum("bkn,nd->bkd", slate, catalog.features)
+        # Every read of the b x k x n soft slate is one of two contractions (each a single
+        # pass over it, forward and backward): the slots' features and synthetic share, and
+        # the per-slot weights of the per-item (and, where read, per-user) statistics.
+        projected = jnp.einsum("bkn,nd->bkd", slate, item_columns)
+        slate_features, slot_synthetic = projected[..., :-1], projected[..., -1]
         utility = users_mod.utility(state.users.theta[users], slate_features)
         choice = soft_choice(k_choice, utility, params, tau)
-        slot_synthetic = slate @ state.synthetic
         weight, ai = row_weight(strategy, slot_synthetic, influenced[users][:, None], organic, params)
         weight = weight * real[:, None]
         clicks = jnp.einsum("bk,bkn->bn", weight * choice[:, :k], slate)
