@@ -251,6 +251,7 @@ def _tuning(results: Path, last: int, f: Findings) -> None:
     worlds = manifest.get("worlds", {})
     grid = worlds.get("grid search (02-04, 06)")
     tuned = worlds.get("tuning (relaxed, with gradient)")
+    floor = worlds.get("tuning (exact, CTR floor)", 0)
     f.context["tuning"] = {"beaten_by": beaten_by, "levers": levers, "worlds": worlds}
     f.sentences.append(
         f"**Tuned by gradient (07).** A mix tuned by the relaxed loop's gradient for late-round exposure entropy "
@@ -258,8 +259,10 @@ def _tuning(results: Path, last: int, f: Findings) -> None:
         f"loop, exposure entropy {entropy.text} nats at CTR {ctr.text} clicks per slate: "
         + ("on the Pareto front of 06's settings (none has both more clicks and more entropy)"
            if not beaten_by else f"below the Pareto front of 06's settings (beaten by {', '.join(beaten_by)})")
-        + (f". The tuning simulated {tuned} relaxed worlds (each with a backward pass), against the {grid} exact "
-           f"worlds of the grid search behind 06's plane ({tuned / grid:.2f} of them)." if grid and tuned else "."))
+        + (f". The tuning simulated {tuned} relaxed worlds (each with a backward pass) and {floor} exact ones for "
+           f"its CTR floor, against the {grid} exact worlds of the grid search behind 06's plane "
+           f"({(tuned + floor) / grid:.2f} of them in all, {tuned / grid:.2f} counting the relaxed ones alone)."
+           if grid and tuned else "."))
 
 
 def _data_separation(results: Path, last: int, f: Findings) -> None:
