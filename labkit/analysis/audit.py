@@ -1,0 +1,509 @@
+"""Audit a real interaction log for preference collapse: per-period metrics, trends and an alarm.
+
+A log is a table with one row per consumed item: a user, an item and a time (epoch
+seconds or timestamps, bucketed into calendar days, weeks or months) or an existing
+``round`` column. Optional provenance columns are used when present:
+
+* ``is_synthetic``: the item was made by a generative model (one value per item);
+* ``ai_influenced`` (or ``agent``): the interaction was made or nudged by AI;
+* ``creator``: who made the item.
+
+:func:`audit` measures every period with the array functions of
+:mod:`labkit.sim.metrics`, so a number here means what it means in the simulation:
+
+* ``consumption_entropy``, ``effective_items``, ``gini``, ``coverage`` over the
+  period's item counts, the catalog being every item seen in the log up to and
+  including the period (the simulation's ``alive`` mask; an item not released yet
+  cannot be consumed);
+* ``long_tail_share``: share of the period's consumption outside the head, the head
+  being the 20% most consumed items of the *earlier* periods (never the future); NaN
+  in the first period, which has no past;
+* ``novelty``: mean self-information (bits) of the period's items against the counts
+  of earlier periods; NaN in the first period;
+* ``homogenization``: mean Jaccard overlap between the item sets that two users
+  active in the period consumed in it, on ``n_pairs`` sampled pairs (all pairs when
+  there are no more than that), with a 95% confidence interval;
+* ``interactions_per_user``: rows per active user, the engagement a dashboard shows;
+* with provenance: ``synthetic_catalog_share`` (of the items seen so far),
+  ``synthetic_share`` (of the period's consumption), ``ai_influenced_share`` (of the
+  period's rows: what would go into training), ``creator_gini`` and
+  ``creator_effective`` (concentration of consumption over the creators seen so far).
+
+Every metric is also measured on the human rows and on the AI-influenced rows alone
+(``group`` column) when the log says which are which.
+
+:func:`trends` tests each metric for a monotone trend over periods (Mann-Kendall:
+Kendall's tau of the metric against the period index, with the Theil-Sen slope and
+its 95% interval) and :func:`alarm` turns them into a plain-language verdict: the
+diversity metrics that move significantly towards collapse (Holm-corrected over the
+diversity metrics) while engagement does not fall.
+
+Nothing here is O(users^2) or O(users x items): counts are bincounts over integer
+codes, per-period arrays are periods x items, and pairs are sampled.
+
+Duplicate rows (the same user, item and time) are kept as repeat interactions by
+default (``duplicates="keep"``); ``"drop"`` keeps the first, ``"error"`` refuses them.
+Their number is reported either way.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from labkit.sim.levers import ConfigError
+from labkit.sim.metrics import (
+    coverage,
+    effective_number,
+    entropy,
+    gini,
+    long_tail_share,
+    novelty,
+    sample_pairs,
+)
+
+PERIODS = ("day", "week", "month")
+_PANDAS_PERIOD = {"day": "D", "week": "W", "month": "M"}
+DUPLICATE_POLICIES = ("keep", "drop", "error")
+
+# The provenance roles and the column names looked for by default (first present wins).
+_DEFAULT_COLUMNS = {
+    "user": ("user",),
+    "item": ("item",),
+    "time": ("time", "timestamp"),
+    "is_synthetic": ("is_synthetic",),
+    "ai_influenced": ("ai_influenced", "agent"),
+    "creator": ("creator",),
+}
+
+# Direction of collapse for each diversity metric the alarm tests: -1 when it falls, +1
+# when it rises. Novelty is measured but not tested: against the cumulative counts of the
+# earlier periods (the simulation's definition) it falls even in a stationary log, as the
+# add-one smoothing fades and the counts settle.
+COLLAPSE_DIRECTION = {
+    "consumption_entropy": -1,
+    "effective_items": -1,
+    "gini": +1,
+    "coverage": -1,
+    "long_tail_share": -1,
+    "homogenization": +1,
+}
+ENGAGEMENT = "interactions_per_user"
+_CONCENTRATION = ("consumption_entropy", "effective_items", "gini", "coverage")
+
+
+class AuditError(ConfigError):
+    """A log that cannot be audited: the message names the column and what is expected."""
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What :func:`audit` returns.
+
+    periods: one row per (period, group): the metrics.
+    trends: one row per (group, metric): Kendall's tau, p-value, Theil-Sen slope and interval.
+    summary: the alarm's plain-language verdict.
+    alarm: True when diversity falls significantly while engagement holds.
+    info: counts of what was read (rows, users, items, periods, duplicates, columns used).
+    """
+
+    periods: pd.DataFrame
+    trends: pd.DataFrame
+    summary: str
+    alarm: bool
+    info: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+
+def _resolve_columns(table: pd.DataFrame, columns: Mapping[str, str] | None, period: str | None) -> dict:
+    """Role -> column name for the roles present; errors for required roles that are absent."""
+    columns = dict(columns or {})
+    unknown = set(columns) - set(_DEFAULT_COLUMNS) - {"round"}
+    if unknown:
+        raise AuditError(f"unknown column role(s) {sorted(unknown)}; expected some of "
+                         f"{sorted(set(_DEFAULT_COLUMNS) | {'round'})}")
+    resolved = {}
+    for role, defaults in {**_DEFAULT_COLUMNS, "round": ("round",)}.items():
+        if role in columns and columns[role] is not None:
+            if columns[role] not in table.columns:
+                raise AuditError(f"column {columns[role]!r} (given for {role}) not found; "
+                                 f"the log has columns {list(table.columns)}")
+            resolved[role] = columns[role]
+        else:
+            present = [name for name in defaults if name in table.columns]
+            if present:
+                resolved[role] = present[0]
+    time_role = "round" if period is None else "time"
+    for role in ("user", "item", time_role):
+        if role not in resolved:
+            hint = "the periods (or pass period=None to use a 'round' column)" if role == "time" else "ids"
+            flag = "--period round" if role == "round" else f"--{role} COL"
+            raise AuditError(f"column {role!r} not found (map another with {flag}); expected {hint}; "
+                             f"the log has columns {list(table.columns)}")
+    return resolved
+
+
+def _ids(values: pd.Series, name: str) -> tuple[np.ndarray, int]:
+    """Integer codes 0..n-1 of an id column, refusing missing ids."""
+    missing = int(values.isna().sum())
+    if missing:
+        rows = values.index[values.isna()][:3].tolist()
+        raise AuditError(f"column {name!r} has {missing} missing id(s) (first at rows {rows}); "
+                         f"expected an id on every row")
+    codes, uniques = pd.factorize(values, sort=False)
+    return codes, len(uniques)
+
+
+def _flags(values: pd.Series, name: str) -> np.ndarray:
+    """A provenance column as booleans: True/False, 1/0 or the words true/false."""
+    if pd.api.types.is_bool_dtype(values) and not values.isna().any():
+        return values.to_numpy(dtype=bool)
+    words = values.astype("string").str.strip().str.lower()
+    mapped = words.map({"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False})
+    bad = mapped.isna()
+    if bad.any():
+        examples = sorted(set(values[bad].astype(str).tolist()))[:3]
+        raise AuditError(f"column {name!r} has values other than true/false (e.g. {examples}); "
+                         f"expected booleans, 0/1 or true/false on every row")
+    return mapped.to_numpy(dtype=bool)
+
+
+def _period_of_rows(table: pd.DataFrame, column: str, period: str | None) -> tuple[np.ndarray, list[str]]:
+    """Period index (0 = earliest) of each row and the periods' labels."""
+    values = table[column]
+    if period is None:
+        if values.isna().any():
+            raise AuditError(f"column {column!r} has missing values; expected a round on every row")
+        codes, uniques = pd.factorize(values, sort=True)
+        return codes, [str(u) for u in uniques]
+    if period not in PERIODS:
+        raise AuditError(f"period {period!r}: expected one of {list(PERIODS)} or None (a 'round' column)")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        times = pd.to_datetime(values, unit="s", errors="coerce")
+    else:
+        with warnings.catch_warnings():  # pandas warns when it parses element by element; fine here
+            warnings.simplefilter("ignore", UserWarning)
+            times = pd.to_datetime(values, errors="coerce", utc=True).dt.tz_localize(None)
+    bad = times.isna()
+    if bad.any():
+        examples = values[bad].astype(str).tolist()[:3]
+        raise AuditError(f"column {column!r} has {int(bad.sum())} unparseable time(s) (e.g. {examples}); "
+                         f"expected epoch seconds or timestamps")
+    codes, uniques = pd.factorize(times.dt.to_period(_PANDAS_PERIOD[period]), sort=True)
+    return codes, [str(u) for u in uniques]
+
+
+# ---------------------------------------------------------------------------
+# metrics
+
+
+def _counts(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int) -> np.ndarray:
+    """periods x n matrix of row counts per code."""
+    return np.bincount(period * n + codes, minlength=n_periods * n).reshape(n_periods, n).astype(np.float32)
+
+
+def _seen_mask(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int) -> np.ndarray:
+    """periods x n: the code has appeared in the period or before (the catalog so far)."""
+    first = np.full(n, n_periods, dtype=np.int64)
+    np.minimum.at(first, codes, period)
+    return np.arange(n_periods)[:, None] >= first[None, :]
+
+
+def _concentration(counts: np.ndarray, seen: np.ndarray) -> dict[str, jax.Array]:
+    """Entropy, effective number, Gini and coverage of each period's counts, over the seen codes."""
+    return {name: jax.vmap(metric)(counts, seen) for name, metric in
+            zip(_CONCENTRATION, (entropy, effective_number, gini, coverage))}
+
+
+_jit_concentration = jax.jit(_concentration)
+
+
+@partial(jax.jit, static_argnames="head_fraction")
+def _item_metrics(counts, seen, past, padded_items, head_fraction: float) -> dict[str, jax.Array]:
+    """Every per-item metric of each period, in one compiled program (one compile per log shape).
+
+    ``long_tail_share``: the head is ranked over the items seen before the period by the
+    earlier periods' counts; long_tail_share ranks and measures over that earlier catalog,
+    and its head's total is then set against everything consumed, new items included
+    (they are tail). ``novelty``: the period's items (``padded_items``, -1 padding)
+    against the earlier counts.
+    """
+    before = jnp.concatenate([jnp.zeros_like(seen[:1]), seen[:-1]])
+    masked = jnp.where(before, counts, 0.0)
+    earlier_tail = jax.vmap(lambda c, p, w: long_tail_share(c, w, head_fraction=head_fraction, popularity=p))(
+        masked, past, before)
+    head = masked.sum(axis=1) * (1.0 - earlier_tail)
+    return {**_concentration(counts, seen), "long_tail_share": (counts.sum(axis=1) - head) / counts.sum(axis=1),
+            "novelty": jax.vmap(novelty)(padded_items, past, seen)}
+
+
+def _padded_by_period(period: np.ndarray, items: np.ndarray, n_periods: int, width: int) -> np.ndarray:
+    """periods x width: row t lists the items of the rows in period t, padded with -1."""
+    order = np.argsort(period, kind="stable")
+    sizes = np.bincount(period, minlength=n_periods)
+    padded = np.full((n_periods, width), -1, dtype=np.int64)
+    column = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    padded[period[order], column] = items[order]
+    return padded
+
+
+def _homogenization(period: np.ndarray, users: np.ndarray, items: np.ndarray, n_periods: int, n_items: int,
+                    n_pairs: int | None, key: jax.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean Jaccard of the period's item sets over pairs of users active in it, and its 95% CI.
+
+    All pairs when there are at most ``n_pairs`` (or ``n_pairs`` is None); otherwise
+    ``n_pairs`` pairs drawn with :func:`labkit.sim.metrics.sample_pairs`. Work is the
+    pairs' set sizes, never users x users.
+    """
+    mean, low, high = (np.full(n_periods, np.nan) for _ in range(3))
+    if len(users) == 0:
+        return mean, low, high
+    distinct = np.unique((period.astype(np.int64) * (users.max() + 1) + users) * n_items + items)
+    key_user = distinct // n_items  # period * n_users + user: one set per (period, user)
+    for t in range(n_periods):
+        start, stop = np.searchsorted(key_user // (users.max() + 1), [t, t + 1])
+        if stop == start:
+            continue
+        pair_keys, set_start, set_size = np.unique(key_user[start:stop], return_index=True, return_counts=True)
+        set_start = set_start + start
+        n_active = len(pair_keys)
+        if n_active < 2:
+            continue
+        if n_pairs is None or n_active * (n_active - 1) // 2 <= n_pairs:
+            pairs = np.stack(np.triu_indices(n_active, k=1), axis=1)
+            exact = True
+        else:
+            pairs = np.asarray(sample_pairs(jax.random.fold_in(key, t), n_active, n_pairs))
+            exact = False
+        a, b = pairs[:, 0], pairs[:, 1]
+        # Every item of a looked up in b's set (sorted keys): intersection sizes.
+        length = set_size[a]
+        offset = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length)
+        probe = distinct[np.repeat(set_start[a], length) + offset] % n_items + np.repeat(pair_keys[b], length) * n_items
+        found = np.searchsorted(distinct, probe)
+        hit = distinct[np.minimum(found, len(distinct) - 1)] == probe
+        intersection = np.bincount(np.repeat(np.arange(len(pairs)), length), weights=hit, minlength=len(pairs))
+        jaccard = intersection / (set_size[a] + set_size[b] - intersection)
+        mean[t] = jaccard.mean()
+        half = 0.0 if exact else 1.96 * jaccard.std(ddof=1) / np.sqrt(len(jaccard))
+        low[t], high[t] = mean[t] - half, mean[t] + half
+    return mean, low, high
+
+
+def _measure(period, users, items, all_period, n_periods, n_items, seen, past, head_fraction, n_pairs, key,
+             synthetic=None, ai=None, creator=None, n_creators=0, creator_seen=None) -> dict[str, np.ndarray]:
+    """Every metric of one group's rows, one value per period."""
+    counts = _counts(period, items, n_periods, n_items)
+    rows = counts.sum(axis=1)
+    n_users = int(users.max()) + 1 if len(users) else 1
+    active_users = np.bincount(np.unique(period.astype(np.int64) * n_users + users) // n_users,
+                               minlength=n_periods).astype(float)
+    out = {"interactions": rows, "active_users": active_users,
+           ENGAGEMENT: np.divide(rows, active_users, out=np.full(n_periods, np.nan), where=active_users > 0)}
+    width = max(int(np.bincount(all_period).max()), 1)  # every group at one shape: one compile
+    metrics = _item_metrics(counts, seen, past, _padded_by_period(period, items, n_periods, width),
+                            head_fraction=head_fraction)
+    out.update({name: np.asarray(metrics[name], dtype=float) for name in (*_CONCENTRATION, "long_tail_share",
+                                                                           "novelty")})
+    out["long_tail_share"][0] = out["novelty"][0] = np.nan  # no past
+    h, low, high = _homogenization(period, users, items, n_periods, n_items, n_pairs, key)
+    out.update(homogenization=h, homogenization_low=low, homogenization_high=high)
+    empty = rows == 0
+    for name in _CONCENTRATION + ("long_tail_share", "novelty"):
+        out[name] = np.where(empty, np.nan, out[name])
+    if synthetic is not None:
+        out["synthetic_share"] = np.divide(np.bincount(period, weights=synthetic, minlength=n_periods), rows,
+                                           out=np.full(n_periods, np.nan), where=rows > 0)
+    if ai is not None:
+        out["ai_influenced_share"] = np.divide(np.bincount(period, weights=ai, minlength=n_periods), rows,
+                                               out=np.full(n_periods, np.nan), where=rows > 0)
+    if creator is not None:
+        by_creator = _jit_concentration(_counts(period, creator, n_periods, n_creators), creator_seen)
+        out["creator_gini"] = np.where(empty, np.nan, np.asarray(by_creator["gini"], dtype=float))
+        out["creator_effective"] = np.where(empty, np.nan, np.asarray(by_creator["effective_items"], dtype=float))
+    return out
+
+
+def audit(
+    table: pd.DataFrame,
+    *,
+    period: str | None = "month",
+    columns: Mapping[str, str] | None = None,
+    n_pairs: int | None = 2000,
+    head_fraction: float = 0.2,
+    duplicates: str = "keep",
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> Audit:
+    """Collapse metrics per period of an interaction log, their trends and the alarm.
+
+    Args:
+      table: one row per consumed item; see the module docstring for the columns.
+      period: ``"day"``, ``"week"`` or ``"month"`` buckets the time column (epoch
+        seconds or timestamps); None uses a ``round`` column as the periods.
+      columns: role -> column name, for logs whose names differ: roles ``user``,
+        ``item``, ``time``, ``round``, ``is_synthetic``, ``ai_influenced``, ``creator``.
+      n_pairs: user pairs sampled per period for homogenization (None: all pairs of
+        the period's active users, which grows as their square).
+      head_fraction: the head of the long tail, as a fraction of the earlier catalog.
+      duplicates: rows with the same user, item and time: ``keep`` (repeat
+        interactions), ``drop`` (keep the first) or ``error``.
+      alpha: significance level of the trend tests.
+      seed: seed of the pair sampling.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise AuditError(f"expected a pandas DataFrame, received {type(table).__name__}")
+    if len(table) == 0:
+        raise AuditError("the log is empty; expected at least one row per period over two or more periods")
+    if duplicates not in DUPLICATE_POLICIES:
+        raise AuditError(f"duplicates={duplicates!r}: expected one of {list(DUPLICATE_POLICIES)}")
+    if n_pairs is not None and n_pairs < 2:
+        raise AuditError(f"n_pairs={n_pairs}: expected at least 2 (or None for all pairs)")
+    names = _resolve_columns(table, columns, period)
+    time_column = names["round"] if period is None else names["time"]
+    key_columns = [names["user"], names["item"], time_column]
+    duplicate = table.duplicated(subset=key_columns, keep="first")
+    n_duplicates = int(duplicate.sum())
+    if n_duplicates and duplicates == "error":
+        raise AuditError(f"{n_duplicates} duplicate row(s) (same {key_columns}); expected none "
+                         f"(or duplicates='keep' / 'drop')")
+    if n_duplicates and duplicates == "drop":
+        table = table[~duplicate]
+    table = table.reset_index(drop=True)
+
+    users, n_users = _ids(table[names["user"]], names["user"])
+    items, n_items = _ids(table[names["item"]], names["item"])
+    period_of_row, labels = _period_of_rows(table, time_column, period)
+    n_periods = len(labels)
+    if n_periods < 2:
+        raise AuditError(f"column {time_column!r} gives a single period ({labels[0]}); expected two or more "
+                         f"for a trend (try a shorter period)")
+    synthetic = _flags(table[names["is_synthetic"]], names["is_synthetic"]) if "is_synthetic" in names else None
+    ai = _flags(table[names["ai_influenced"]], names["ai_influenced"]) if "ai_influenced" in names else None
+    creator, n_creators = _ids(table[names["creator"]], names["creator"]) if "creator" in names else (None, 0)
+    if synthetic is not None:
+        mixed = pd.Series(synthetic).groupby(items).nunique() > 1
+        if mixed.any():
+            raise AuditError(f"column {names['is_synthetic']!r} is both true and false for {int(mixed.sum())} "
+                             f"item(s); expected one value per item")
+
+    seen = _seen_mask(period_of_row, items, n_periods, n_items)
+    all_counts = _counts(period_of_row, items, n_periods, n_items)
+    past = np.vstack([np.zeros((1, n_items), np.float32), np.cumsum(all_counts, axis=0)[:-1]])
+    creator_seen = _seen_mask(period_of_row, creator, n_periods, n_creators) if creator is not None else None
+    key = jax.random.PRNGKey(seed)
+
+    groups = {"all": np.ones(len(table), dtype=bool)}
+    if ai is not None:
+        groups.update(human=~ai, ai_influenced=ai)
+    frames = []
+    for group, rows in groups.items():
+        def pick(x, rows=rows):
+            return None if x is None else x[rows]
+        values = _measure(period_of_row[rows], users[rows], items[rows], period_of_row, n_periods, n_items, seen, past,
+                          head_fraction, n_pairs, key, synthetic=pick(synthetic), ai=pick(ai),
+                          creator=pick(creator), n_creators=n_creators, creator_seen=creator_seen)
+        frame = pd.DataFrame({"period": labels, "period_index": np.arange(n_periods), "group": group, **values})
+        if synthetic is not None:
+            item_synthetic = np.zeros(n_items)
+            item_synthetic[items] = synthetic
+            frame.insert(3, "synthetic_catalog_share", (seen * item_synthetic).sum(axis=1) / seen.sum(axis=1))
+        frames.append(frame)
+    periods = pd.concat(frames, ignore_index=True)
+    trend_table = trends(periods, alpha=alpha)
+    fired, summary = alarm(trend_table, alpha=alpha)
+    info = {"rows": len(table), "users": n_users, "items": n_items, "periods": n_periods,
+            "first_period": labels[0], "last_period": labels[-1], "duplicate_rows": n_duplicates,
+            "duplicates": duplicates, "columns": names, "period": period or "round", "n_pairs": n_pairs,
+            "head_fraction": head_fraction, "alpha": alpha, "seed": seed}
+    return Audit(periods=periods, trends=trend_table, summary=summary, alarm=fired, info=info)
+
+
+# ---------------------------------------------------------------------------
+# trends and the alarm
+
+_NOT_METRICS = {"period", "period_index", "group", "homogenization_low", "homogenization_high"}
+
+
+def trends(periods: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Mann-Kendall trend test of every metric over periods, per group.
+
+    One row per (group, metric): ``n_periods`` (periods with a value), ``tau`` and
+    ``p_value`` (Kendall's tau of the metric against the period index, two-sided),
+    ``slope`` with ``slope_low``/``slope_high`` (Theil-Sen, per period, 1 - alpha interval).
+    """
+    from scipy import stats
+
+    records = []
+    for group, frame in periods.groupby("group", sort=False):
+        for metric in [c for c in frame.columns if c not in _NOT_METRICS]:
+            valid = frame[metric].notna().to_numpy()
+            x, y = frame["period_index"].to_numpy()[valid], frame[metric].to_numpy(dtype=float)[valid]
+            record = {"group": group, "metric": metric, "n_periods": int(valid.sum()), "tau": np.nan,
+                      "p_value": np.nan, "slope": np.nan, "slope_low": np.nan, "slope_high": np.nan}
+            if len(x) >= 3 and np.ptp(y) > 0:
+                tau = stats.kendalltau(x, y)
+                slope = stats.theilslopes(y, x, alpha=1 - alpha)
+                record.update(tau=float(tau.statistic), p_value=float(tau.pvalue), slope=float(slope.slope),
+                              slope_low=float(slope.low_slope), slope_high=float(slope.high_slope))
+            elif len(x) >= 3:  # constant: no trend at all
+                record.update(tau=0.0, p_value=1.0, slope=0.0, slope_low=0.0, slope_high=0.0)
+            records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def _holm(p_values: np.ndarray, alpha: float) -> np.ndarray:
+    """Which of the p-values are significant under Holm's step-down correction."""
+    order = np.argsort(p_values)
+    significant = np.zeros(len(p_values), dtype=bool)
+    for rank, index in enumerate(order):
+        if not p_values[index] <= alpha / (len(p_values) - rank):
+            break
+        significant[index] = True
+    return significant
+
+
+def alarm(trend_table: pd.DataFrame, alpha: float = 0.05) -> tuple[bool, str]:
+    """The collapse alarm: diversity metrics moving towards collapse while engagement holds.
+
+    A diversity metric (:data:`COLLAPSE_DIRECTION`) counts when its trend over the
+    whole log (group ``all``) points towards collapse and is significant after Holm's
+    correction over the diversity metrics tested; engagement holds when
+    ``interactions_per_user`` does not fall significantly. Returns (fired, summary).
+    """
+    rows = trend_table[trend_table["group"] == "all"].set_index("metric")
+    tested = rows.loc[[m for m in COLLAPSE_DIRECTION if m in rows.index]].dropna(subset=["p_value"])
+    significant = _holm(tested["p_value"].to_numpy(), alpha)
+    toward = np.sign(tested["tau"].to_numpy()) == np.array([COLLAPSE_DIRECTION[m] for m in tested.index])
+    collapsing = tested.index[significant & toward].tolist()
+    recovering = tested.index[significant & ~toward].tolist()
+    engagement = rows.loc[ENGAGEMENT] if ENGAGEMENT in rows.index else None
+    falls = engagement is not None and engagement["p_value"] <= alpha and engagement["tau"] < 0
+    lines = []
+    if collapsing and not falls:
+        lines.append(f"ALARM: diversity is falling while engagement holds. Moving towards collapse "
+                     f"(Mann-Kendall, Holm-corrected, alpha {alpha}): "
+                     + ", ".join(f"{m} (tau {tested.loc[m, 'tau']:+.2f}, p {tested.loc[m, 'p_value']:.3g})"
+                                 for m in collapsing) + ".")
+    elif collapsing:
+        lines.append("Diversity is falling, but so is engagement: a shrinking log, not the silent failure. "
+                     "Falling: " + ", ".join(collapsing) + ".")
+    else:
+        lines.append(f"No alarm: no diversity metric moves significantly towards collapse "
+                     f"(Mann-Kendall, Holm-corrected, alpha {alpha}).")
+    if recovering:
+        lines.append("Moving away from collapse: " + ", ".join(recovering) + ".")
+    if engagement is not None and not np.isnan(engagement["tau"]):
+        lines.append(f"Engagement ({ENGAGEMENT}): tau {engagement['tau']:+.2f}, p {engagement['p_value']:.3g}"
+                     f"{' (falling)' if falls else ' (holds)'}.")
+    return bool(collapsing and not falls), "\n".join(lines)

@@ -1,0 +1,158 @@
+"""labkit.analysis.audit: per-period collapse metrics of a real log, trends, the alarm, the CLI."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labkit.analysis.audit import AuditError, audit
+
+
+def close(actual, expected, tol=1e-5):
+    return math.isclose(float(actual), expected, rel_tol=tol, abs_tol=tol)
+
+
+def _toy_log():
+    # round 0: u0 -> a ; u1 -> a, b ; u2 -> c (AI-influenced)
+    # round 1: u0 -> a, d ; u1 -> a ; u2 -> a (AI-influenced)
+    # c is synthetic; creator X made a, b and Y made c, d.
+    return pd.DataFrame({
+        "user": ["u0", "u1", "u1", "u2", "u0", "u0", "u1", "u2"],
+        "item": ["a", "a", "b", "c", "a", "d", "a", "a"],
+        "round": [0, 0, 0, 0, 1, 1, 1, 1],
+        "ai_influenced": [False, False, False, True, False, False, False, True],
+        "is_synthetic": [0, 0, 0, 1, 0, 0, 0, 0],
+        "creator": ["X", "X", "X", "Y", "X", "Y", "X", "X"],
+    })
+
+
+def _row(result, group, period_index):
+    rows = result.periods
+    return rows[(rows["group"] == group) & (rows["period_index"] == period_index)].iloc[0]
+
+
+def test_audit_matches_hand_computation_per_period():
+    result = audit(_toy_log(), period=None)
+    first, second = _row(result, "all", 0), _row(result, "all", 1)
+    # round 0: counts a2 b1 c1 over the catalog seen so far {a, b, c}
+    assert close(first["consumption_entropy"], 1.5 * math.log(2))  # -(1/2 ln 1/2 + 2 * 1/4 ln 1/4)
+    assert close(first["effective_items"], 2 ** 1.5)
+    assert close(first["gini"], 1 / 6)  # ascending [1, 1, 2]: (-2*1 + 0*1 + 2*2) / (3 * 4)
+    assert close(first["coverage"], 1.0)
+    assert math.isnan(first["long_tail_share"]) and math.isnan(first["novelty"])  # no past yet
+    # pairs: u0{a} u1{a,b} 1/2, u0 u2{c} 0, u1 u2 0
+    assert close(first["homogenization"], 1 / 6)
+    assert close(first["interactions_per_user"], 4 / 3)
+    # round 1: counts a3 d1 over {a, b, c, d}
+    assert close(second["consumption_entropy"], -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+    assert close(second["gini"], 10 / 16)  # ascending [0, 0, 1, 3]: (1*1 + 3*3) / (4 * 4)
+    assert close(second["coverage"], 0.5)
+    # head on the past: ceil(0.2 * 3) = 1 item of {a, b, c} by round 0's counts = a;
+    # round 1 consumed a three times of four (d is new: tail)
+    assert close(second["long_tail_share"], 0.25)
+    # novelty against round 0's counts, add-one over {a, b, c, d}: p(a) = 3/8, p(d) = 1/8
+    assert close(second["novelty"], (3 * math.log2(8 / 3) + 3) / 4)
+    # u0{a,d} u1{a} 1/2, u0 u2{a} 1/2, u1 u2 1
+    assert close(second["homogenization"], 2 / 3)
+    assert first["homogenization_low"] == first["homogenization_high"] == first["homogenization"]  # exact
+
+
+def test_audit_provenance_shares_creators_and_split_by_ai_influence():
+    result = audit(_toy_log(), period=None)
+    first, second = _row(result, "all", 0), _row(result, "all", 1)
+    assert close(first["synthetic_catalog_share"], 1 / 3) and close(second["synthetic_catalog_share"], 1 / 4)
+    assert close(first["synthetic_share"], 1 / 4) and close(second["synthetic_share"], 0.0)
+    assert close(first["ai_influenced_share"], 1 / 4) and close(second["ai_influenced_share"], 1 / 4)
+    # creators: round 0 X3 Y1, round 1 X3 Y1 -> Gini (-1*1 + 1*3) / (2 * 4) = 1/4
+    assert close(first["creator_gini"], 0.25) and close(second["creator_gini"], 0.25)
+    assert close(first["creator_effective"], math.exp(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25))))
+    human, ai = _row(result, "human", 0), _row(result, "ai_influenced", 0)
+    # human rows of round 0: a2 b1 of the catalog {a, b, c}; AI rows: c alone
+    assert close(human["coverage"], 2 / 3) and close(ai["coverage"], 1 / 3)
+    assert close(human["consumption_entropy"], -(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3)))
+    assert close(ai["consumption_entropy"], 0.0) and math.isnan(ai["homogenization"])  # one user: no pair
+    assert close(human["homogenization"], 0.5)
+    assert set(result.periods["group"]) == {"all", "human", "ai_influenced"}
+
+
+def test_audit_buckets_epoch_seconds_into_months():
+    log = pd.DataFrame({"user": [1, 2, 1], "item": [1, 1, 2],
+                        "timestamp": [pd.Timestamp(t).timestamp() for t in
+                                      ("1997-09-30 23:00", "1997-10-01 01:00", "1997-11-15")]})
+    result = audit(log, period="month")
+    assert result.periods["period"].tolist() == ["1997-09", "1997-10", "1997-11"]
+    assert result.periods["interactions"].tolist() == [1, 1, 1]
+
+
+def test_homogenization_samples_pairs_with_a_confidence_interval():
+    rng = np.random.default_rng(0)
+    log = pd.DataFrame({"user": np.repeat(np.arange(100), 5), "item": rng.integers(0, 20, 500),
+                        "round": np.tile([0, 1, 2, 3, 4], 100)})
+    exact = audit(log, period=None, n_pairs=None).periods
+    sampled = audit(log, period=None, n_pairs=500).periods
+    assert (sampled["homogenization_low"] < sampled["homogenization_high"]).all()
+    # 95% intervals: at most one of the five may miss the all-pairs value
+    inside = (sampled["homogenization_low"] <= exact["homogenization"]) & \
+             (exact["homogenization"] <= sampled["homogenization_high"])
+    assert inside.sum() >= 4
+
+
+def _world(collapse: bool, periods=12, users=60, per_user=8, seed=0):
+    """Each user consumes per_user items a period; under collapse the pool shrinks 300 -> 12."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(periods):
+        pool = int(300 * (12 / 300) ** (t / (periods - 1))) if collapse else 300
+        items = rng.integers(0, pool, size=(users, per_user))
+        rows.append(pd.DataFrame({"user": np.repeat(np.arange(users), per_user), "item": items.ravel(),
+                                  "round": t}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_alarm_fires_on_a_collapsing_log_and_not_on_a_stationary_one():
+    collapsing = audit(_world(collapse=True), period=None)
+    assert collapsing.alarm
+    assert collapsing.summary.startswith("ALARM")
+    assert "consumption_entropy" in collapsing.summary and "homogenization" in collapsing.summary
+    stationary = audit(_world(collapse=False), period=None)
+    assert not stationary.alarm
+    assert stationary.summary.startswith("No alarm")
+    trends = collapsing.trends.set_index(["group", "metric"])
+    assert trends.loc[("all", "consumption_entropy"), "slope_high"] < 0
+    assert trends.loc[("all", "interactions_per_user"), "p_value"] == 1.0  # constant engagement
+
+
+def test_alarm_stays_silent_when_engagement_falls_too():
+    log = _world(collapse=True)
+    log = log[log["user"] < 60 - 4 * log["round"]]  # users leave as diversity drains
+    log = log[log.groupby(["user", "round"]).cumcount() < 8 - log["round"] // 2]
+    result = audit(log, period=None)
+    assert not result.alarm and "so is engagement" in result.summary
+
+
+@pytest.mark.parametrize("change, kwargs, message", [
+    (lambda t: t.drop(columns="user"), {}, "column 'user' not found"),
+    (lambda t: t, {"columns": {"item": "movie"}}, "column 'movie' (given for item) not found"),
+    (lambda t: t.iloc[:0], {}, "the log is empty"),
+    (lambda t: t.assign(round=0), {}, "single period"),
+    (lambda t: t.assign(item=[None] + list(t["item"][1:])), {}, "column 'item' has 1 missing id"),
+    (lambda t: t.assign(ai_influenced=["yes"] + [False] * 7), {}, "column 'ai_influenced' has values other than"),
+    (lambda t: t.assign(is_synthetic=[0, 0, 0, 1, 0, 0, 0, 1]), {}, "'is_synthetic' is both true and false"),
+    (lambda t: pd.concat([t, t.iloc[:1]]), {"duplicates": "error"}, "1 duplicate row(s)"),
+    (lambda t: t.rename(columns={"round": "time"}).assign(time=["x"] * 8), {"period": "month"},
+     "column 'time' has 8 unparseable time(s)"),
+])
+def test_bad_input_gives_a_one_line_error_naming_the_column(change, kwargs, message):
+    kwargs = {"period": None, **kwargs}
+    with pytest.raises(AuditError) as error:
+        audit(change(_toy_log()), **kwargs)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_duplicate_rows_are_kept_by_default_and_dropped_on_request():
+    log = pd.concat([_toy_log(), _toy_log().iloc[:1]], ignore_index=True)
+    kept = audit(log, period=None)
+    dropped = audit(log, period=None, duplicates="drop")
+    assert kept.info["duplicate_rows"] == dropped.info["duplicate_rows"] == 1
+    assert _row(kept, "all", 0)["interactions"] == 5 and _row(dropped, "all", 0)["interactions"] == 4
