@@ -507,3 +507,27 @@ def alarm(trend_table: pd.DataFrame, alpha: float = 0.05) -> tuple[bool, str]:
         lines.append(f"Engagement ({ENGAGEMENT}): tau {engagement['tau']:+.2f}, p {engagement['p_value']:.3g}"
                      f"{' (falling)' if falls else ' (holds)'}.")
     return bool(collapsing and not falls), "\n".join(lines)
+
+
+def _benchmark() -> None:
+    """``python -m labkit.analysis.audit``: time and peak memory of MovieLens 100K's monthly audit."""
+    import resource
+    import time
+
+    from labkit.datasets import ml_100k
+
+    log = ml_100k()
+    timings = []
+    for _ in range(2):  # the first compiles, the second runs compiled programs
+        start = time.perf_counter()
+        result = audit(log, period="month")
+        timings.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"MovieLens 100K, monthly: {result.info['rows']} rows, {result.info['periods']} periods, "
+          f"{len(result.periods)} period rows, {len(result.trends)} trends")
+    print(f"audit: {timings[0]:.2f} s first call (with compiles), {timings[1]:.2f} s second; "
+          f"peak memory {peak:.0f} MiB (whole process)")
+
+
+if __name__ == "__main__":
+    _benchmark()
