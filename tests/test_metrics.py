@@ -267,6 +267,20 @@ def test_sample_pairs_is_deterministic_per_key():
     assert np.array_equal(np.asarray(a), np.asarray(b))
 
 
+@pytest.mark.parametrize("n_users, n_pairs", [(2, 1), (7, 33), (200, 256)])
+def test_sample_pairs_draws_the_integers_of_two_randint_calls(n_users, n_pairs):
+    # one vmapped randint over both keys (a smaller program) gives the numbers of two calls
+    def two_calls(key):
+        first, second = jax.random.split(key)
+        i = jax.random.randint(first, (n_pairs,), 0, n_users)
+        j = jax.random.randint(second, (n_pairs,), 0, n_users - 1)
+        return jnp.stack([i, j + (j >= i)], axis=1)
+
+    keys = jax.random.split(jax.random.key(11), 3)
+    got = jax.jit(jax.vmap(lambda k: sample_pairs(k, n_users, n_pairs)))(keys)
+    assert np.array_equal(np.asarray(got), np.asarray(jax.jit(jax.vmap(two_calls))(keys)))
+
+
 def test_sample_pairs_rejects_fewer_than_two_users():
     with pytest.raises(ValueError, match="n_users"):
         sample_pairs(jax.random.PRNGKey(0), 1, 3)

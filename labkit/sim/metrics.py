@@ -309,11 +309,12 @@ def sample_pairs(key: Array, n_users: int, n_pairs: int) -> Int[Array, "n_pairs 
     """
     if n_users < 2:
         raise ValueError(f"`n_users` must be at least 2 to form a pair, received {n_users}")
-    first_key, second_key = jax.random.split(key)
-    i = jax.random.randint(first_key, (n_pairs,), 0, n_users)
-    # Drawing j from the n - 1 other users and skipping over i keeps j
-    # uniform without rejection sampling (which would need dynamic shapes).
-    j = jax.random.randint(second_key, (n_pairs,), 0, n_users - 1)
+    # i from the n users; drawing j from the n - 1 other users and skipping over i
+    # keeps j uniform without rejection sampling (which would need dynamic shapes).
+    # Both are drawn by one vmapped randint, each from its own key (the same integers
+    # as two calls): the compiled program hashes both keys' bits in one pass.
+    i, j = jax.vmap(lambda k, high: jax.random.randint(k, (n_pairs,), 0, high))(
+        jax.random.split(key), jnp.array([n_users, n_users - 1]))
     j = j + (j >= i)
     return jnp.stack([i, j], axis=1)
 
