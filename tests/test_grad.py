@@ -198,8 +198,8 @@ def test_gradients_are_finite_at_every_levers_range_ends():
     objective = E.objective("consumption_entropy", "last")
     for relax_world in ("softmax-downweight-mf", "epsilon-reserve-content", "mmr-replace-mf"):
         cfg = Config.from_dict({**TINY, **WORLDS[relax_world]})
-        grads = jax.vmap(lambda p: jax.grad(lambda q: objective(relaxed.run(cfg.static, q, jax.random.key(0),
-                                                                            jnp.float32(0.5))[1]))(p))(batch)
+        grads = jax.jit(jax.vmap(jax.grad(lambda q: objective(relaxed.run(cfg.static, q, jax.random.key(0),
+                                                                          jnp.float32(0.5))[1]))))(batch)
         for name, values in grads._asdict().items():
             bad = [label for label, v in zip(ends, np.asarray(values)) if not np.isfinite(v)]
             assert not bad, (relax_world, name, bad)
