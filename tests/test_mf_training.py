@@ -164,10 +164,10 @@ def test_bad_mf_training_levers_are_refused_by_name(key, value, fragment):
         Config.from_dict({key: value})
 
 
-@pytest.mark.parametrize("strategy", ["accumulate", "reserve"])
-def test_minibatch_mf_runs_finite_even_with_one_impression_a_step(strategy):
+def test_minibatch_mf_runs_finite_even_with_one_impression_a_step():
     # reserve trains on its exploration stream alone: most batches of one hold no trained row
-    config = Config.from_dict(TINY, recommender="mf", mf_training="minibatch", mf_batch=1, data_strategy=strategy,
+    # (the hardest case for the ratio estimate's floor; accumulate's batches always hold one)
+    config = Config.from_dict(TINY, recommender="mf", mf_training="minibatch", mf_batch=1, data_strategy="reserve",
                               **WORLD)
     _, metrics = loop.simulate_seeds(config, [0, 1])  # raises NumericalError on a NaN or inf
     assert np.isfinite(np.asarray(metrics["ctr"])).all()
