@@ -44,6 +44,7 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_compilation_cache", False)  # this script's process only
 
+from labkit.bench.timing import stages_timed  # noqa: E402
 from labkit.experiments import load  # noqa: E402
 from labkit.experiments.sweep import point_groups, sweep_points  # noqa: E402
 from labkit.sim import loop, measure  # noqa: E402
@@ -80,22 +81,16 @@ def profile(config, seeds, variant: str | None = None, repeats: int = 3) -> dict
     threefry = nullcontext() if variant == "jax-threefry" else unrolled_threefry()
     patched = no_metrics() if variant == "no-metrics" else nullcontext()
     with threefry, patched:
-        start = time.perf_counter()
-        traced = loop._simulate_seeds.trace(config.static, config.params, keys, False)
-        t_trace = time.perf_counter() - start
-        start = time.perf_counter()
-        lowered = traced.lower()
-        t_lower = time.perf_counter() - start
-        start, cpu = time.perf_counter(), time.process_time()
-        compiled = lowered.compile()
-        t_compile, cpu_compile = time.perf_counter() - start, time.process_time() - cpu
+        compiled, seconds, lowered, cpu_compile = stages_timed(
+            loop._simulate_seeds, config.static, config.params, keys, False)
     run, run_cpu = [float("nan")] * 2, [float("nan")] * 2
     for _ in range(repeats + 1 if repeats else 0):
         start, cpu = time.perf_counter(), time.process_time()
         jax.block_until_ready(compiled(config.params, keys))
         run.append(time.perf_counter() - start)
         run_cpu.append(time.process_time() - cpu)
-    return {"trace_s": t_trace, "lower_s": t_lower, "compile_s": t_compile, "compile_cpu_s": cpu_compile,
+    return {"trace_s": seconds["trace_s"], "lower_s": seconds["lower_s"], "compile_s": seconds["xla_compile_s"],
+            "compile_cpu_s": cpu_compile,
             "run_s": statistics.median(run[-repeats:] if repeats else run),
             "run_cpu_s": statistics.median(run_cpu[-repeats:] if repeats else run_cpu),
             "stablehlo_ops": op_count(lowered.as_text()), "hlo_ops": op_count(compiled.as_text())}

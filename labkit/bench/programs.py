@@ -51,11 +51,11 @@ def bench_programs(study: str | os.PathLike, scale: str | None, repeats: int) ->
         with tempfile.TemporaryDirectory(prefix="labkit-bench-cache-") as folder, \
                 compilation_cache_at(folder, min_compile_secs=0.0):
             jax.clear_caches()  # nothing traced or compiled in this process is reused
-            compiled, stages = stages_timed(loop._simulate_seeds, *args)
+            compiled, stages, *_ = stages_timed(loop._simulate_seeds, *args)
             first_run_s = median_time(lambda: compiled(params, keys), 1)
             run_s = median_time(lambda: compiled(params, keys), repeats)
             jax.clear_caches()
-            _, warm = stages_timed(loop._simulate_seeds, *args)
+            warm = stages_timed(loop._simulate_seeds, *args).seconds
         gflops = matmul_gflops(min(static.block_users, static.n_users), static.n_topics, static.n_items)
         arms = ", ".join(dict.fromkeys(point.arm for point in group))
         rows.append({**_row("program", arms, config, len(experiment.seeds), compiled, sum(stages.values()),

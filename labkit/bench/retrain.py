@@ -22,8 +22,6 @@ The issue's target: the minibatch run at 200x400x30, 4 seeds, in at most
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -31,7 +29,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from labkit.bench.timing import alternating_medians, compile_timed, matmul_gflops
+from labkit.bench.timing import alternating_medians, compile_timed, matmul_gflops, timed_calls
 from labkit.bench.worlds import COLUMNS, Size, _row
 from labkit.cache import compilation_cache_at
 from labkit.experiments.results import write_table
@@ -98,13 +96,8 @@ def _curve(config: Config, keys: jax.Array, chunks: int, repeats: int) -> list[d
     rows = []
     for first in range(0, static.rounds - length + 1, length):
         these = round_keys[:, first:first + length]
-        times = []
-        for _ in range(max(repeats, 1)):
-            began = time.perf_counter()
-            after = jax.block_until_ready(program(states, these))
-            times.append(time.perf_counter() - began)
+        run_s, after = timed_calls(lambda: program(states, these), repeats)
         states = after[0]
-        run_s = statistics.median(times)
         rows.append({**dict.fromkeys(COLUMNS, np.nan), "benchmark": "mf_retrain_curve", "mode": static.mf_training, "n_users": static.n_users,
                      "n_items": static.n_items, "n_topics": static.n_topics, "slate_size": static.slate_size,
                      "rounds": static.rounds, "block_users": static.block_users, "simulations": keys.shape[0],

@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,12 +28,17 @@ from labkit.sim import loop, prng
 
 def median_time(fn: Callable[[], Any], repeats: int) -> float:
     """Median wall time of ``fn()`` over ``repeats`` calls, each waited for to completion."""
+    return timed_calls(fn, repeats)[0]
+
+
+def timed_calls(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """:func:`median_time` of ``fn`` and what its last call returned."""
     times = []
     for _ in range(max(repeats, 1)):
         start = time.perf_counter()
-        jax.block_until_ready(fn())
+        result = jax.block_until_ready(fn())
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), result
 
 
 def alternating_medians(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
@@ -49,7 +54,16 @@ def alternating_medians(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def stages_timed(jitted, *args) -> tuple[Any, dict[str, float]]:
+class Stages(NamedTuple):
+    """What :func:`stages_timed` compiled and how long each stage took."""
+
+    compiled: Any
+    seconds: dict[str, float]  # wall seconds: trace_s, lower_s, xla_compile_s
+    lowered: Any  # the StableHLO program that XLA compiled
+    xla_compile_cpu_s: float  # the process's CPU seconds in XLA's stage (steadier on a loaded machine)
+
+
+def stages_timed(jitted, *args) -> Stages:
     """``jitted.trace(*args).lower().compile()`` and the seconds of each stage (``jax.stages``):
     ``trace_s`` (Python to jaxpr), ``lower_s`` (jaxpr to StableHLO), ``xla_compile_s`` (XLA, or a
     read from the persistent compilation cache when one is on and holds the program)."""
@@ -60,10 +74,10 @@ def stages_timed(jitted, *args) -> tuple[Any, dict[str, float]]:
     start = time.perf_counter()
     lowered = traced.lower()
     seconds["lower_s"] = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     compiled = lowered.compile()
     seconds["xla_compile_s"] = time.perf_counter() - start
-    return compiled, seconds
+    return Stages(compiled, seconds, lowered, time.process_time() - cpu)
 
 
 def compile_timed(jitted, *args) -> tuple[Any, float]:
@@ -72,8 +86,8 @@ def compile_timed(jitted, *args) -> tuple[Any, float]:
     ``labkit bench`` runs with the persistent compilation cache off (:mod:`labkit.cache`), so
     this is a real compile, never a read from the cache.
     """
-    compiled, seconds = stages_timed(jitted, *args)
-    return compiled, sum(seconds.values())
+    stages = stages_timed(jitted, *args)
+    return stages.compiled, sum(stages.seconds.values())
 
 
 def matmul_gflops(rows: int, d: int, cols: int, repeats: int = 20, blocks: int = 8) -> float:
