@@ -106,6 +106,41 @@ def _notebook(path: Path, *sources: str) -> Path:
     return path
 
 
+def test_studies_run_side_by_side_the_write_up_last_and_a_failure_starts_no_other(tmp_path):
+    # 01 waits until 02 has started (its folder exists), so the two must run at once; 99
+    # reads what every study wrote, so it must run after all of them
+    def wait(seen: str) -> str:  # a cell that waits (2 min at most) until ``seen`` holds, then writes it
+        return ("import time\nfrom pathlib import Path\nstart = time.time()\nseen = lambda: " + seen + "\n"
+                "while not seen() and time.time() - start < 120:\n    time.sleep(0.1)\n"
+                "time.sleep(2)\nPath(out_dir, 'done.txt').write_text(str(seen()))")
+
+    started = "Path(out_dir, '..', '02_second').is_dir()"
+    output = "Path(out_dir, '..', '02_second', '02_second.ipynb')"
+    failed = f"{output}.is_file() and 'boom' in {output}.read_text()"
+    write = "from pathlib import Path\nPath(out_dir, 'done.txt').write_text('True')"
+    folder = tmp_path / "ok"
+    folder.mkdir()
+    studies = [_notebook(folder / "01_first.ipynb", wait(started)), _notebook(folder / "02_second.ipynb", write)]
+    _notebook(folder / "99_writeup.ipynb", "from pathlib import Path\n"
+              "assert all(Path(out_dir, '..', s, 'done.txt').read_text() == 'True' for s in ('01_first', '02_second'))")
+    out = tmp_path / "results"
+    done = run_notebooks(discover(folder), out, {"scale": "tiny"}, workers=2)
+    assert [d.notebook.stem for d in done][-1] == "99_writeup"
+    assert sorted(d.notebook.stem for d in done[:-1]) == [p.stem for p in studies]
+
+    # 02 fails while 01 waits for it, two at a time: 03 never starts, 01 finishes and is kept
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    _notebook(broken / "01_first.ipynb", wait(failed))
+    _notebook(broken / "02_second.ipynb", "raise ValueError('boom')")
+    _notebook(broken / "03_third.ipynb", write)
+    with pytest.raises(NotebookFailed) as caught:
+        run_notebooks(discover(broken), tmp_path / "failed", {"scale": "tiny"}, workers=2)
+    assert caught.value.notebook.stem == "02_second" and caught.value.ename == "ValueError"
+    assert (tmp_path / "failed" / "01_first" / "done.txt").read_text() == "True"
+    assert not (tmp_path / "failed" / "03_third").exists()
+
+
 def test_main_names_the_failing_notebook_and_cell_and_keeps_earlier_studies(tmp_path, capsys):
     ok = _notebook(tmp_path / "01_fine.ipynb",
                    "from pathlib import Path\nPath(out_dir, 'done.txt').write_text(scale)")

@@ -6,13 +6,18 @@
 
 Each ``notebooks/NN_name.ipynb`` is executed with parameters ``scale`` and
 ``out_dir=<out>/NN_name``; the executed notebook is written to
-``<out>/NN_name/NN_name.ipynb`` next to the tables and figures it makes. Notebooks run
-in number order, with ``99_*`` (the write-up, which reads the other studies' results)
-last. The kernel is ``python3`` and its working directory the repository root.
+``<out>/NN_name/NN_name.ipynb`` next to the tables and figures it makes. The studies
+start in number order, ``--workers`` of them at a time (default: one per core, at most
+:data:`MAX_WORKERS`; each in its own kernel), and ``99_*`` (the write-up, which reads the
+other studies' results) runs last, alone. The kernel is ``python3`` and its working
+directory the repository root. Running studies side by side pays off because most of a
+study's time is XLA compiling its programs, which keeps one core busy: two kernels on two
+cores take about half the time of one after the other. A study's numbers do not depend on
+what runs beside it.
 
-If a notebook fails the job stops there, names the notebook, the failing cell and the
-error, and exits with status 1; the executed notebook up to the failure is saved, and
-the studies already done are kept.
+If a notebook fails the job starts no other, lets the ones already running finish, names
+the notebook, the failing cell and the error, and exits with status 1; the executed
+notebook up to the failure is saved, and the studies already done are kept.
 
 Compiled programs are shared: the kernels use JAX's persistent compilation cache, set by
 :func:`labkit.compilation_cache` (``$LABKIT_COMPILATION_CACHE``, else
@@ -23,13 +28,15 @@ model size), so each is compiled once per machine, not once per notebook. A cach
 is the program XLA would compile, so the numbers do not depend on the cache.
 
 What each notebook took is kept in ``<out>/main_job.json``: the scale, the cache folder,
-and per notebook its wall time and the programs it added to the cache (0 once every
-program it runs was compiled before: a warm run).
+the workers, the job's elapsed time, the programs the job added to the cache (0 once every
+program it runs was compiled before: a warm run), and per notebook its wall time and, when
+notebooks ran one at a time, the programs it added.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import platform
 import re
@@ -46,6 +53,13 @@ SCALES = ("tiny", "default", "paper")  # every experiments/*.yaml defines these 
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
 WRITE_UP_PREFIX = "99_"
 KERNEL = "python3"
+MAX_WORKERS = 4  # kernels at once by default: each holds its own programs and arrays in memory
+
+
+def default_workers() -> int:
+    """One notebook kernel per core, at most :data:`MAX_WORKERS`."""
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
 
 
 class NotebookFailed(RuntimeError):
@@ -142,30 +156,36 @@ def run_notebook(notebook: Path, out_root: Path, parameters: Mapping[str, Any],
 class JobRecord:
     """``main_job.json``: what each notebook of one main job took, rewritten after every notebook.
 
-    ``cache``: the compilation cache folder the kernels use (None: off); a notebook's
-    ``programs_compiled`` counts the programs it added there (0: a warm run, every program
-    loaded; None: cache off).
+    ``cache``: the compilation cache folder the kernels use (None: off); ``programs_compiled``
+    counts the programs the job added there (0: a warm run, every program loaded; None: cache
+    off). Per notebook the count is kept only when notebooks run one at a time (``workers``
+    1): side by side, two kernels add programs at once and the count cannot be split.
     """
 
-    def __init__(self, path: Path, scale: str, cache: str | None):
+    def __init__(self, path: Path, scale: str, cache: str | None, workers: int = 1):
         from labkit.experiments.results import provenance
 
-        self.path, self.cache = Path(path), cache
-        self.entries = cache_entries(cache)
+        self.path, self.cache, self.workers = Path(path), cache, workers
+        self.entries = self.first_entries = cache_entries(cache)
+        self.started = time.perf_counter()
         self.data: dict[str, Any] = {"scale": scale, "compilation_cache": cache,
                                      "cache_programs_before": self.entries, **provenance(),
-                                     "host": platform.node(), "cpu_count": os.cpu_count(), "notebooks": []}
+                                     "host": platform.node(), "cpu_count": os.cpu_count(), "workers": workers,
+                                     "notebooks": []}
 
     def add(self, done: Done) -> None:
         """Record one finished notebook and rewrite the file."""
         from labkit.experiments.results import write_json
 
         entries = cache_entries(self.cache)
+        alone = self.cache and self.workers == 1
         self.data["notebooks"].append({
             "notebook": done.notebook.stem, "wall_time_s": round(done.wall_time_s, 1),
-            "programs_compiled": entries - self.entries if self.cache else None})
+            "programs_compiled": entries - self.entries if alone else None})
         self.entries = entries
         self.data["total_s"] = round(sum(n["wall_time_s"] for n in self.data["notebooks"]), 1)
+        self.data["elapsed_s"] = round(time.perf_counter() - self.started, 1)
+        self.data["programs_compiled"] = entries - self.first_entries if self.cache else None
         write_json(self.data, self.path)
 
 
@@ -174,23 +194,47 @@ JOB_RECORD = "main_job.json"
 
 def run_notebooks(notebooks: Sequence[Path], out_root: Path, parameters: Mapping[str, Any],
                   cwd: Path = ROOT, kernel: str = KERNEL, progress: bool = False,
-                  log=print, record: JobRecord | None = None) -> list[Done]:
-    """Run ``notebooks`` in order, logging each one's wall time and the total (and adding
-    each to ``record``, if given).
+                  log=print, record: JobRecord | None = None, workers: int = 1) -> list[Done]:
+    """Run ``notebooks``, logging each one's wall time and the total (and adding each to
+    ``record``, if given): the studies ``workers`` at a time, started in the given order,
+    then the write-up (``99_*``) alone.
 
-    Stops at the first failure (raising :class:`NotebookFailed`); what earlier notebooks
-    wrote stays in place.
+    At the first failure no further notebook starts, the running ones finish, and
+    :class:`NotebookFailed` is raised; what the other notebooks wrote stays in place.
     """
     done: list[Done] = []
     total = time.perf_counter()
-    for i, notebook in enumerate(notebooks, 1):
+    studies = [p for p in notebooks if not p.name.startswith(WRITE_UP_PREFIX)]
+    last = [p for p in notebooks if p.name.startswith(WRITE_UP_PREFIX)]
+    position = {p: i for i, p in enumerate(notebooks, 1)}
+
+    def one(notebook: Path) -> Done:
+        i = position[notebook]
         log(f"[{i}/{len(notebooks)}] {notebook.name} ...", flush=True)
         result = run_notebook(notebook, out_root, parameters, cwd=cwd, kernel=kernel, progress=progress)
-        done.append(result)
-        if record is not None:
-            record.add(result)
         log(f"[{i}/{len(notebooks)}] {notebook.name}: {result.wall_time_s:.1f} s -> {result.output}",
             flush=True)
+        return result
+
+    for batch, width in ((studies, workers), (last, 1)):
+        waiting, running = list(batch), set()
+        failure: BaseException | None = None
+        with concurrent.futures.ThreadPoolExecutor(max(1, width)) as pool:
+            while waiting or running:
+                while waiting and len(running) < width and failure is None:  # none starts after a failure
+                    running.add(pool.submit(one, waiting.pop(0)))
+                if not running:
+                    break
+                finished, running = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    if future.exception() is not None:
+                        failure = failure or future.exception()
+                        continue
+                    done.append(future.result())
+                    if record is not None:
+                        record.add(done[-1])
+        if failure is not None:
+            raise failure
     log(f"{len(done)} notebook(s) in {time.perf_counter() - total:.1f} s", flush=True)
     return done
 
@@ -209,6 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--notebooks", default=ROOT / "notebooks", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--list", action="store_true", help="list the notebooks in run order and exit")
     parser.add_argument("--progress", action="store_true", help="show papermill's per-cell progress bar")
+    parser.add_argument("--workers", type=int, default=default_workers(), metavar="N",
+                        help="study notebooks run side by side, each in its own kernel (default: one per "
+                             f"core, at most {MAX_WORKERS}; 1: one after the other); the write-up runs last")
     parser.add_argument("--jax-cache", default=None, metavar="DIR",
                         help="JAX persistent compilation cache shared by the kernels (default: "
                              "$LABKIT_COMPILATION_CACHE, else $JAX_COMPILATION_CACHE_DIR, else "
@@ -221,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for notebook in notebooks:
             print(notebook.stem)
         return 0
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.only:
         notebooks = select(notebooks, args.only)
     if not notebooks:
@@ -232,8 +281,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scale {args.scale!r}, results under {out_root}, JAX compilation cache: {cache or 'off'}",
               flush=True)
         try:
+            workers = min(args.workers, len(notebooks))
+            print(f"{len(notebooks)} notebook(s), {workers} at a time", flush=True)
             run_notebooks(notebooks, out_root, {"scale": args.scale}, progress=args.progress,
-                          record=JobRecord(out_root / JOB_RECORD, args.scale, cache))
+                          record=JobRecord(out_root / JOB_RECORD, args.scale, cache, workers), workers=workers)
         except (NotebookFailed, ConfigError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
