@@ -34,6 +34,12 @@ CASES = {
     "degenerate tiny seeds 10-12, drift 0.2": lambda: with_experiment(
         R.load("degenerate", "tiny"), seeds=range(10, 13), drift=0.2),
     "chaney default seeds 100-107": lambda: with_experiment(R.load("chaney", "default"), seeds=range(100, 108)),
+    "mad tiny seed 7": lambda: with_setup(R.load("mad", "tiny"), seed=7),
+    "mad seed 3, N=60, T=1,0.6": lambda: with_setup(R.load("mad", "tiny"), seed=3, samples=60,
+                                                    real_samples=[0, 6, 15, 30, 45, 60], temperatures=[1.0, 0.6]),
+    "golden_ratio tiny seed 7": lambda: with_setup(R.load("golden_ratio", "tiny"), seed=7),
+    "golden_ratio seed 5, n=80, k=1,3": lambda: with_setup(R.load("golden_ratio", "tiny"), seed=5, real_samples=80,
+                                                           synthetic_ratios=[1.0, 3.0], chains=800),
 }
 
 

@@ -1,6 +1,6 @@
 """Reproductions of published results, run on labkit's own pieces and checked in code.
 
-Four papers, each one study file ``experiments/reproduce_<name>.yaml``, one function
+Each paper is one study file ``experiments/reproduce_<name>.yaml``, one function
 that runs it and returns a tidy table, one ``check_<name>(table)`` that says whether the
 table agrees with the published finding (and by how much), and one figure that draws
 the table beside the published shape. The notebook ``notebooks/00_reproductions`` and
@@ -18,6 +18,11 @@ chaney     chaney       Chaney, Stewart & Engelhardt, RecSys 2018 ``loop.step``,
                         (algorithmic confounding, homogenization) ``metrics.jaccard_homogenization``
 degenerate jiang        Jiang et al., AIES 2019 (degenerate       ``simulate_grid``, ``epsilon_greedy``,
                         feedback loops)                           ``drift``, ``user_taste_entropy``
+mad        alemohammad  Alemohammad et al., ICLR 2024 (self-      ``generator.fit_gaussian``,
+                        consuming loops go MAD without fresh      ``sample_latent`` with temperature,
+                        real data)                                ``data.STRATEGIES`` (``accumulate``)
+golden_    he_xu_cheng  He, Xu & Cheng 2025; Garg, Bhattacharya   ``generator.fit_gaussian``,
+ratio                   & Sur 2025 (real-data weight 1/phi)       ``downweight``'s ``synthetic_weight``
 ========== ============ ========================================= ===================================
 
 Each paper module declares itself once, as a :class:`~labkit.reproduce.common.Paper`
@@ -43,19 +48,22 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from labkit.reproduce import chaney, gerstgrasser, jiang, shumailov
+from labkit.reproduce import alemohammad, chaney, gerstgrasser, he_xu_cheng, jiang, shumailov
+from labkit.reproduce.alemohammad import check_mad, figure_mad, run_mad, variance_law
 from labkit.reproduce.chaney import (check_chaney, consumption_history, figure_chaney, run_chaney,
                                      simulate_with_startup, startup_phase)
-from labkit.reproduce.common import (EXPERIMENTS, Paper, Reproduction, generation_weights, read_reproduction,
-                                     summary)
+from labkit.reproduce.common import (EXPERIMENTS, Paper, Reproduction, generation_weights, mixed_weights,
+                                     read_reproduction, summary)
 from labkit.reproduce.gerstgrasser import check_accumulate, figure_accumulate, regression_errors, run_accumulate
+from labkit.reproduce.he_xu_cheng import (check_golden_ratio, figure_golden_ratio, optimal_weight,
+                                          run_golden_ratio)
 from labkit.reproduce.jiang import check_degenerate, degeneracy_speed, figure_degenerate, run_degenerate
 from labkit.reproduce.shumailov import (Chain, Fit, check_generator, figure_generator, generator_chains,
                                         run_generator)
 from labkit.sim import prng
 
 # The paper modules, in the order of the notebook's table.
-MODULES = (shumailov, gerstgrasser, chaney, jiang)
+MODULES = (shumailov, gerstgrasser, chaney, jiang, alemohammad, he_xu_cheng)
 
 REGISTRY: dict[str, Paper] = {module.PAPER.name: module.PAPER for module in MODULES}
 NAMES = tuple(REGISTRY)

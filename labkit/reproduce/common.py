@@ -203,6 +203,28 @@ def generation_weights(strategy: str, generations: int, rows: int, current: Any
     return weight[:, :, 0]
 
 
+def mixed_weights(strategy: str, real: int, synthetic: int, synthetic_weight: Any = None) -> Float[Array, "rows"]:
+    """Loss weight of each row of one generation that mixes fresh real data with synthetic data.
+
+    Rows ``0..real-1`` are fresh real (human) data, the next ``synthetic`` rows were made
+    by the previous model. The weights come from labkit's data strategy run on a log of
+    one round holding that generation (the loop keeps no older data): ``accumulate`` and
+    ``replace`` weigh every row 1, ``downweight`` weighs the synthetic rows by
+    ``synthetic_weight`` (the lever; may be traced, so a sweep or a derivative can run
+    through it), ``human_only`` keeps the real rows only.
+    """
+    config = _strategy_config(strategy, 1, real + synthetic)
+    log = data_mod.empty_log(config.static)
+    synthetic_row = jnp.arange(real + synthetic) >= real
+    log = log._replace(round=jnp.zeros(1, jnp.int32),
+                       synthetic=jnp.broadcast_to(synthetic_row[None, :, None], log.synthetic.shape))
+    params = config.params
+    if synthetic_weight is not None:
+        params = params._replace(synthetic_weight=jnp.asarray(synthetic_weight, jnp.float32))
+    valid = jnp.ones(log.item.shape, bool)
+    return data_mod.STRATEGIES[strategy](log, valid, jnp.asarray(0, jnp.int32), config.static, params)[0, :, 0]
+
+
 # ---------------------------------------------------------------------------
 # simulation metrics and seed statistics
 
