@@ -24,6 +24,10 @@ period, tests each metric for a trend and prints the collapse alarm's verdict; i
 :mod:`labkit.analysis.audit`). ``data ml-100k`` fetches MovieLens 100K into the data cache
 (:mod:`labkit.datasets`) and prints the path of its parquet table.
 
+``run``, ``sweep``, ``bench`` and ``tune`` refuse, before any compute, a world whose
+estimated memory exceeds what the device has free (:mod:`labkit.sim.memory`); with
+``--no-memory-check`` they run it anyway.
+
 ``run``, ``sweep``, ``tune`` and ``main`` keep compiled programs in JAX's persistent
 compilation cache (:func:`labkit.compilation_cache`: ``~/.cache/labkit/jax`` unless
 ``$LABKIT_COMPILATION_CACHE`` names another folder or is ``0`` / ``off``), so a program
@@ -44,6 +48,7 @@ import yaml
 from labkit.cache import SWITCH_VARIABLE, compilation_cache_at
 from labkit.experiments.notebooks import SCALES
 from labkit.sim.config import ConfigError, describe_levers
+from labkit.sim.memory import unchecked
 
 # The commands that compile simulations: each keeps its programs in the persistent cache
 # (bench turns it off, see bench()).
@@ -63,15 +68,18 @@ def _parse_set(pairs: list[str]) -> dict:
 def run(args: argparse.Namespace) -> int:
     """``labkit run``: simulate, then write the metrics table and the manifest."""
     from labkit.experiments import load
-    from labkit.experiments.results import manifest, write_json, write_table
-    from labkit.experiments.sweep import POINT_META, compute_point
+    from labkit.sim.loop import check_memory
 
     experiment = load(args.config, args.scale)
     config = experiment.config.replace(**_parse_set(args.set)) if args.set else experiment.config
     if args.seeds is not None and args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds}: allowed: a count >= 1")
     seeds = list(range(args.seed_start, args.seed_start + args.seeds)) if args.seeds else list(experiment.seeds)
+    check_memory(config.static, seeds=len(seeds))  # before anything else is imported or computed
     out = Path(args.out)
+
+    from labkit.experiments.results import manifest, write_json, write_table
+    from labkit.experiments.sweep import POINT_META, compute_point
 
     if not args.quiet:  # no bar inside the compiled scan: it would change the program (see sweep)
         print(f"{experiment.name}: {len(seeds)} seeds x {config.rounds} rounds, compiling and running ...",
@@ -155,7 +163,7 @@ def _read_log(pattern: str):
 def audit(args: argparse.Namespace) -> int:
     """``labkit audit``: per-period collapse metrics of a log, their trends, the alarm; tables + manifest."""
     from labkit.analysis.audit import audit as run_audit
-    from labkit.experiments.results import provenance, write_json, write_table
+    from labkit.analysis.audit_report import write_report
 
     start = time.perf_counter()
     table, paths = _read_log(args.log)
@@ -166,15 +174,13 @@ def audit(args: argparse.Namespace) -> int:
                        n_pairs=args.n_pairs or None, duplicates=args.duplicates, seed=args.seed)
     wall = time.perf_counter() - start
     out = Path(args.out)
-    write_table(result.periods, out / "periods.parquet")
-    write_table(result.trends, out / "trends.parquet")
-    write_json({"log": [str(p) for p in paths], **result.info, "alarm": result.alarm, "summary": result.summary,
-                "wall_time_s": round(wall, 3), **provenance()}, out / "manifest.json")
+    write_report(result, out, log=paths, wall_time_s=wall)
     print(f"{result.info['rows']} rows, {result.info['users']} users, {result.info['items']} items, "
           f"{result.info['periods']} periods ({result.info['first_period']} .. {result.info['last_period']}), "
           f"{result.info['duplicate_rows']} duplicate rows ({result.info['duplicates']})")
     print(result.summary)
-    print(f"wrote {out / 'periods.parquet'}, {out / 'trends.parquet'} and {out / 'manifest.json'} in {wall:.1f} s")
+    print(f"audited in {wall:.1f} s; wrote {out / 'report.html'} (and report.md, audit.png/.pdf, periods.parquet, "
+          f"trends.parquet, manifest.json)")
     return 0
 
 
@@ -205,6 +211,12 @@ def bench(args: argparse.Namespace) -> int:
         return command(args)
 
 
+def _memory_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--no-memory-check", action="store_true",
+                         help="run worlds whose estimated memory exceeds what the device has free (by default "
+                              "refused before any compute; LABKIT_MEMORY_CHECK=0 does the same)")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="labkit", description="Preference-collapse lab kit.",
@@ -222,6 +234,7 @@ def parser() -> argparse.ArgumentParser:
     p_run.add_argument("--set", action="append", default=[], metavar="LEVER=VALUE",
                        help="override a lever; repeatable (see `labkit levers`)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _memory_flag(p_run)
     p_run.set_defaults(func=run)
 
     p_sweep = sub.add_parser("sweep", help="run every point of a study's conditions and grid; resumable")
@@ -233,6 +246,7 @@ def parser() -> argparse.ArgumentParser:
     p_sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
                          help="with --executor dask: scheduler address (default: start a LocalCluster)")
     p_sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _memory_flag(p_sweep)
     p_sweep.set_defaults(func=sweep)
 
     p_bench = sub.add_parser("bench", help="measure throughput, compile time and memory; compare with T-RECS")
@@ -278,6 +292,7 @@ def parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--notebook-scale", default="default", choices=SCALES,
                          help="scale of --notebooks (default: default)")
     p_bench.add_argument("--out", default="results/benchmarks", help="output folder (default results/benchmarks)")
+    _memory_flag(p_bench)
     p_bench.set_defaults(func=bench)
 
     p_tune = sub.add_parser("tune", help="fit continuous levers by gradient for a long-term objective under "
@@ -305,6 +320,7 @@ def parser() -> argparse.ArgumentParser:
                         help="override a lever; repeatable (see `labkit levers`)")
     p_tune.add_argument("--out", default=None, help="output folder (default results/tune/<name>)")
     p_tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    _memory_flag(p_tune)
     p_tune.set_defaults(func=tune)
 
     # listed for `labkit --help` only: main() hands `labkit main ...` to the notebook runner
@@ -359,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     # in a block: main() called in-process (tests) leaves jax's settings as it found them
     cache = compilation_cache_at(None) if args.command in CACHED_COMMANDS else contextlib.nullcontext()
     try:
-        with cache:
+        with cache, unchecked(getattr(args, "no_memory_check", False)):
             return args.func(args)
     except ConfigError as err:
         print(f"labkit: error: {err}", file=sys.stderr)

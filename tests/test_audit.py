@@ -177,6 +177,32 @@ def test_cli_audit_writes_tables_and_manifest_and_prints_the_verdict(tmp_path, c
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["alarm"] is True and manifest["rows"] == len(log) and len(manifest["log"]) == 2
     assert {"git_commit", "labkit_version", "summary"} <= set(manifest)
+    html = (out / "report.html").read_text()
+    assert "<strong>ALARM.</strong>" in html and "data:image/png;base64," in html  # self-contained
+    assert (out / "audit.png").read_bytes().startswith(b"\x89PNG") and (out / "audit.pdf").stat().st_size > 0
+
+
+def test_report_marks_each_verdict_and_draws_each_group(tmp_path):
+    from labkit.analysis.audit_report import audit_figure, panel_metrics, write_report
+
+    log = _world(collapse=True)
+    log["ai_influenced"] = (log["user"] % 3 == 0)  # a third of the users act through an AI
+    result = audit(log, period=None)
+    fig = audit_figure(result)
+    titles = {ax.get_title().split("\n")[0]: ax for ax in fig.axes if ax.get_visible() and ax.axison}
+    assert len(titles) == len(panel_metrics(result.periods))
+    entropy = titles["consumption entropy"]
+    assert entropy.get_title().endswith("towards collapse \u25bc")  # the alarm's metric says so
+    assert entropy.title.get_color() == "#b2182b"
+    assert titles["interactions per user"].get_title().endswith("holds")  # constant engagement
+    assert [line.get_label() for line in entropy.get_lines()] == ["all", "human", "ai-influenced"]
+    assert len(titles["homogenization"].collections) == 3  # one interval band per group
+    written = write_report(result, tmp_path / "report", log=["toy"])
+    assert {p.name for p in written} == {"periods.parquet", "trends.parquet", "manifest.json", "audit.png",
+                                         "audit.pdf", "report.html", "report.md"}
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    trend_rows = [line for line in markdown.splitlines() if line.startswith("| ") and "towards collapse" in line]
+    assert {row.split(" | ")[0][2:] for row in trend_rows} >= {"consumption entropy", "homogenization"}
 
 
 def test_cli_audit_reports_bad_input_as_one_line(tmp_path, capsys):

@@ -473,6 +473,18 @@ def _holm(p_values: np.ndarray, alpha: float) -> np.ndarray:
     return significant
 
 
+def verdicts(trend_table: pd.DataFrame, alpha: float = 0.05) -> dict[str, str]:
+    """Each diversity metric of group ``all`` (:data:`COLLAPSE_DIRECTION`) with a trend test:
+    ``"towards collapse"`` or ``"away from collapse"`` where its trend is significant after
+    Holm's correction over those metrics, else ``"no significant trend"``."""
+    rows = trend_table[trend_table["group"] == "all"].set_index("metric")
+    tested = rows.loc[[m for m in COLLAPSE_DIRECTION if m in rows.index]].dropna(subset=["p_value"])
+    significant = _holm(tested["p_value"].to_numpy(), alpha)
+    toward = np.sign(tested["tau"].to_numpy()) == np.array([COLLAPSE_DIRECTION[m] for m in tested.index])
+    return {metric: ("no significant trend" if not sig else "towards collapse" if tow else "away from collapse")
+            for metric, sig, tow in zip(tested.index, significant, toward)}
+
+
 def alarm(trend_table: pd.DataFrame, alpha: float = 0.05) -> tuple[bool, str]:
     """The collapse alarm: diversity metrics moving towards collapse while engagement holds.
 
@@ -483,10 +495,9 @@ def alarm(trend_table: pd.DataFrame, alpha: float = 0.05) -> tuple[bool, str]:
     """
     rows = trend_table[trend_table["group"] == "all"].set_index("metric")
     tested = rows.loc[[m for m in COLLAPSE_DIRECTION if m in rows.index]].dropna(subset=["p_value"])
-    significant = _holm(tested["p_value"].to_numpy(), alpha)
-    toward = np.sign(tested["tau"].to_numpy()) == np.array([COLLAPSE_DIRECTION[m] for m in tested.index])
-    collapsing = tested.index[significant & toward].tolist()
-    recovering = tested.index[significant & ~toward].tolist()
+    verdict = verdicts(trend_table, alpha)
+    collapsing = [m for m in tested.index if verdict[m] == "towards collapse"]
+    recovering = [m for m in tested.index if verdict[m] == "away from collapse"]
     engagement = rows.loc[ENGAGEMENT] if ENGAGEMENT in rows.index else None
     falls = engagement is not None and engagement["p_value"] <= alpha and engagement["tau"] < 0
     lines = []

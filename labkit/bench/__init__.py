@@ -74,7 +74,7 @@ from labkit.bench.worlds import (BASE, COLUMNS, FULL_SIZES, QUICK_SIZES, Size, b
 from labkit.cache import active_cache_dir
 from labkit.experiments.results import provenance, write_json, write_table
 from labkit.sim.config import ConfigError
-from labkit.sim import prng
+from labkit.sim import loop, prng
 
 __all__ = [
     # this package: the command, its table and its targets
@@ -117,6 +117,7 @@ def format_table(frame: pd.DataFrame) -> str:
         "of bound": frame.fraction_of_matmul.map(lambda v: f"{100 * v:.1f}%"),
         "peak RSS MB": frame.peak_rss_mb.map(lambda v: "-" if np.isnan(v) else f"{v:.0f}"),
         "XLA MB": frame.compiled_mb.map(lambda v: "-" if np.isnan(v) else f"{v:.0f}"),
+        "estimate MB": frame.estimate_mb.map(lambda v: "-" if np.isnan(v) else f"{v:.0f}"),
         "state MB": frame.state_mb.map(lambda v: "-" if np.isnan(v) else f"{v:.1f}"),
         "max array/(UxI)": [("-" if not a or np.isnan(a) else f"{a / b:.3g}")
                             for a, b in zip(frame.largest_array_elems, frame.users_x_items)],
@@ -286,6 +287,11 @@ def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever,
         if python is None:
             log("T-RECS: no interpreter with trecs (--trecs-python); comparing with the issue's 71 s "
                 "figure, NOT measured here")
+    # every world of the ladder and the grid, before any is compiled (labkit.sim.memory)
+    for size in sizes:
+        loop.check_memory(world_config(size, block_users).static)
+    if grid is not None:
+        loop.check_memory(world_config(grid_size, block_users).static, seeds=grid[1], points=grid[0])
     rows: list[dict[str, Any]] = []
     for size in sizes:
         log(f"ladder: {size} (block_users {min(block_users, size.n_users)})")

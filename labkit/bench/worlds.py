@@ -37,7 +37,7 @@ COLUMNS = (
     "benchmark", "mode", "n_users", "n_items", "n_topics", "slate_size", "rounds", "block_users",
     "simulations", "compile_s", "run_s", "repeats", "user_rounds_per_s", "pairs_per_s",
     "matmul_gflops", "matmul_pairs_bound", "fraction_of_matmul", "peak_rss_mb", "device_peak_mb",
-    "compiled_mb", "state_mb", "largest_array_elems", "score_block_elems", "users_x_items", "devices",
+    "compiled_mb", "estimate_mb", "state_mb", "largest_array_elems", "score_block_elems", "users_x_items", "devices",
 )
 
 
@@ -92,6 +92,8 @@ def _row(benchmark: str, mode: str, config: Config, simulations: int, compiled, 
         "fraction_of_matmul": pairs / run_s / bound, "peak_rss_mb": peak_rss_mb(),
         "device_peak_mb": device_peak_mb(),
         "compiled_mb": compiled_mb(compiled) if compiled is not None else float("nan"),
+        "estimate_mb": (float("nan") if benchmark == "relaxed_grad"  # the estimate is the exact loop's
+                        else loop.estimate_memory(s, 1 if mode == "one_by_one" else simulations).total / 2 ** 20),
         "state_mb": state_mb(s, config.params),
         "largest_array_elems": largest_array_elems(compiled) if compiled is not None else 0,
         "score_block_elems": min(s.block_users, s.n_users) * s.n_items,

@@ -287,6 +287,11 @@ def run_sweep(experiment: Experiment | str | os.PathLike, out_dir: str | os.Path
     groups = [[p for p in group if p.config_hash in todo] for group in point_groups(points)]
     groups = [group for group in groups if group]
 
+    if groups and executor == "local":  # every point before any is computed (a Dask worker checks its own)
+        from labkit.sim.loop import check_memory
+
+        for group in groups:
+            check_memory(group[0].config.static, seeds=len(seeds))
     if groups:
         run_groups = _run_local if executor == "local" else functools.partial(_run_dask, scheduler=scheduler)
         run_groups(groups, seeds, out_dir, progress, desc=f"{experiment.name}: point groups")

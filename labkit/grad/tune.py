@@ -46,7 +46,7 @@ from labkit.grad import relaxed
 from labkit.grad.estimators import Objective, check_levers, check_temperature, objective as make_objective
 from labkit.sim.config import LEVERS, Config, Params, Static
 from labkit.sim.levers import ConfigError
-from labkit.sim.loop import seed_keys, simulate_seeds
+from labkit.sim.loop import check_memory, seed_keys, simulate_seeds
 from labkit.sim.prng import unrolled_threefry
 
 UNBOUNDED = 1e3  # an upper bound at or above this is treated as none (softplus, not sigmoid)
@@ -176,6 +176,8 @@ def tune(config: Config, objective: str, levers: Sequence[str], steps: int, *, r
     check_tune(objective, levers, steps, max_ctr_loss, relax_temperature, seeds_per_step, eval_seeds,
                learning_rate)
     relaxed.check_supported(config.static)
+    # the exact loop's worlds, before any compute (the relaxed loop's own memory is not estimated)
+    check_memory(config.static, seeds=max(seeds_per_step, eval_seeds))
     objective_ = make_objective(objective, reduce)
     names = tuple(levers)
     limits = tuple(bounds(n) for n in names)

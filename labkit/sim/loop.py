@@ -13,8 +13,9 @@ ablation is one compiled call with no Python loop over seeds or rounds.
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 import jax
@@ -24,11 +25,12 @@ from jaxtyping import Array, Bool, Float, Int
 from labkit.sim import data as data_mod
 from labkit.sim import generator as gen_mod
 from labkit.sim import measure
+from labkit.sim import memory
 from labkit.sim import users as users_mod
 from labkit.sim import world as world_mod
 from labkit.sim.config import Config, Params, Static
 from labkit.sim.measure import METRIC_NAMES  # noqa: F401 (re-exported: labkit.METRIC_NAMES)
-from labkit.sim.devices import over_devices
+from labkit.sim.devices import devices_for, over_devices
 from labkit.sim.prng import unrolled_threefry
 from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, coin_log_prob, novelty_bonus, slate_log_prob
 from labkit.sim.recommenders import RECOMMENDERS, Observation
@@ -392,12 +394,16 @@ def _simulate_grid(static: Static, params: Params, keys: Array, progress: bool =
     return over_devices(jax.vmap(over_seeds, in_axes=(0, None)), params, keys)  # points split
 
 
-def simulate(config: Config, key: Array) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
+def simulate(config: Config, key: Array, memory_check: bool = True
+             ) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
     """Run one world for ``config.rounds`` rounds from PRNG ``key``.
 
     Returns the final state and a dict of metric time series, one value per round
-    (plus the ``finite:*`` guard flags; :func:`check_finite` reads them).
+    (plus the ``finite:*`` guard flags; :func:`check_finite` reads them). A world whose
+    estimated memory exceeds what the device has free is refused first
+    (:func:`check_memory`; ``memory_check=False`` runs it anyway).
     """
+    check_memory(config.static, seeds=1, check=memory_check)
     with unrolled_threefry():  # labkit's programs only: see labkit.sim.prng
         return _simulate(config.static, config.params, key)
 
@@ -407,24 +413,76 @@ def seed_keys(seeds) -> Array:
     return jax.vmap(jax.random.key)(jnp.asarray(list(seeds), dtype=jnp.uint32))
 
 
-def simulate_seeds(config: Config, seeds, progress: bool = False
+def simulate_seeds(config: Config, seeds, progress: bool = False, memory_check: bool = True
                    ) -> tuple[State, dict[str, Float[Array, "seeds rounds"]]]:
     """Run the same config for several integer seeds in one vmapped, compiled call.
 
     Seed ``s`` uses ``jax.random.key(s)``, so its numbers are the same whether it runs
     alone or in a batch. ``progress=True`` ticks :func:`progress_bar` once per round.
     A NaN or inf anywhere raises :class:`NumericalError` naming round, seed and quantity.
+    Seeds that would not fit in memory together are refused first (:func:`check_memory`).
     """
+    seeds = list(seeds)
+    check_memory(config.static, seeds=len(seeds), check=memory_check)
     with unrolled_threefry():
         state, metrics = _simulate_seeds(config.static, config.params, seed_keys(seeds), progress)
     return state, check_finite(metrics, seeds)
 
 
-def simulate_grid(config: Config, params: Params, seeds, progress: bool = False
+def simulate_grid(config: Config, params: Params, seeds, progress: bool = False, memory_check: bool = True
                   ) -> tuple[State, dict[str, Float[Array, "points seeds rounds"]]]:
     """Run a batch of params (leading axis = grid point, see :func:`labkit.sim.config.params_grid`)
     crossed with seeds, in one compiled call. A NaN or inf raises :class:`NumericalError`.
-    With several local devices the points are split across them (:mod:`labkit.sim.devices`)."""
+    With several local devices the points are split across them (:mod:`labkit.sim.devices`).
+    A grid that would not fit in memory is refused first (:func:`check_memory`)."""
+    seeds = list(seeds)
+    check_memory(config.static, seeds=len(seeds), points=jax.tree.leaves(params)[0].shape[0], check=memory_check)
     with unrolled_threefry():
         state, metrics = _simulate_grid(config.static, params, seed_keys(seeds), progress)
     return state, check_finite(metrics, seeds)
+
+
+@lru_cache(maxsize=128)
+def state_shape(static: Static) -> State:
+    """The loop's state for ``static`` as shapes and dtypes (``jax.eval_shape``: traced, never computed)."""
+    scalars = Params(*[jax.ShapeDtypeStruct((), jnp.float32)] * len(Params._fields))
+    return jax.eval_shape(lambda p: init_state(jax.random.key(0), static, p), scalars)
+
+
+def estimate_memory(static: Static, seeds: int = 1, points: int = 1) -> memory.Estimate:
+    """The peak memory of ``seeds x points`` worlds of ``static`` in one call, as
+    :func:`labkit.sim.memory.estimate` judges it: no compile, no compute.
+
+    Grid points split over several GPUs (:func:`simulate_grid`) count per device; a
+    CPU's devices share the host's memory, so there every world counts.
+    """
+    on_one = points
+    if points > 1 and jax.local_devices()[0].platform != "cpu":
+        on_one = -(-points // devices_for(points))
+    return memory.estimate(static, state_shape(static), seeds * on_one, len(measure.METRICS))
+
+
+def check_memory(static: Static, seeds: int = 1, points: int = 1, check: bool = True) -> None:
+    """Refuse (:class:`labkit.sim.memory.WorldTooLarge`) ``seeds x points`` worlds of
+    ``static`` whose estimated memory exceeds what the first local device has free.
+
+    Skipped when ``check`` is False, inside :func:`labkit.sim.memory.unchecked`
+    (``--no-memory-check``) or with ``LABKIT_MEMORY_CHECK=0``. The message names the
+    estimate, the memory free, the part that dominates and what would fit: the most
+    rounds, the largest ``block_users``, the seeds per call, the devices a grid needs.
+    """
+    if not (check and memory.enabled()):
+        return
+    est = estimate_memory(static, seeds, points)
+    free = memory.free_memory()
+    if free is None or est.total <= free.bytes:
+        return
+    budget = free.bytes // est.worlds  # per world
+    one = estimate_memory(dataclasses.replace(static, rounds=1), seeds, points).per_world
+    slope = (est.per_world - one) / max(static.rounds - 1, 1)
+    rounds_fit = int((budget - one) // slope) + 1 if slope > 0 and budget >= one else 0
+    devices_fit = None
+    if points > 1 and jax.local_devices()[0].platform != "cpu" and est.per_world * seeds <= free.bytes:
+        devices_fit = -(-points // (free.bytes // (est.per_world * seeds)))
+    where = f"{static.n_users} users x {static.n_items} items x {static.rounds} rounds ({static.recommender})"
+    memory.check(est, free, where, rounds_fit=rounds_fit, devices_fit=devices_fit)
