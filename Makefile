@@ -11,6 +11,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 SCALE ?= default
+# Test workers (pytest-xdist): one per core, at most 8. The suite is mostly XLA compiles,
+# one core each, so two cores run it in about half the time. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= auto
 
 CONDA := $(shell command -v conda 2>/dev/null)
 
@@ -51,7 +54,7 @@ main: env ## run the main job (labkit main --scale $$SCALE)
 	$(PY) -m labkit main --scale $(SCALE)
 
 test: env ## create the environment and run the test suite
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 8 --dist loadfile --no-loadscope-reorder
 
 lab: env ## start JupyterLab in the environment
 	$(PY) -m jupyter lab
