@@ -79,16 +79,23 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
 
     from labkit.experiments.results import manifest, write_json, write_table
-    from labkit.experiments.sweep import POINT_META, compute_point
+    from labkit.experiments.sweep import POINT_META, simulated_point
 
     if not args.quiet:  # no bar inside the compiled scan: it would change the program (see sweep)
         print(f"{experiment.name}: {len(seeds)} seeds x {config.rounds} rounds, compiling and running ...",
               flush=True)
     start = time.perf_counter()
-    table = compute_point(config, seeds)
+    table, state = simulated_point(config, seeds)
     wall = time.perf_counter() - start
     table.attrs.pop(POINT_META)  # the manifest beside the table says it
     write_table(table, out / "metrics.parquet")
+    if args.log:
+        from labkit.analysis.logs import log_table
+
+        log = log_table(state.log, seeds)
+        write_table(log, out / "log.parquet")
+        print(f"wrote {out / 'log.parquet'} ({len(log)} impressions, {int(log['clicked'].sum())} clicks)")
+    del state
     write_json(manifest(config, seeds, wall, source=str(args.config), scale=experiment.scale),
                out / "manifest.json")
     print(f"wrote {out / 'metrics.parquet'} ({len(table)} rows) and {out / 'manifest.json'} "
@@ -234,6 +241,9 @@ def parser() -> argparse.ArgumentParser:
     p_run.add_argument("--set", action="append", default=[], metavar="LEVER=VALUE",
                        help="override a lever; repeatable (see `labkit levers`)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument("--log", action="store_true",
+                       help="also write log.parquet: every impression with its provenance (seed, round, user, "
+                            "position, item, clicked, is_synthetic, ai_influenced, organic), for labkit audit")
     _memory_flag(p_run)
     p_run.set_defaults(func=run)
 

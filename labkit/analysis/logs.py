@@ -3,7 +3,9 @@
 A log is a table with one row per interaction: ``user``, ``item``, ``round`` (a period).
 :func:`interaction_metrics` measures it with the same array functions the loop uses
 (:mod:`labkit.sim.metrics`); :func:`interaction_table` exports a simulated log in the
-same form, so a simulated and a real log read side by side.
+same form, so a simulated and a real log read side by side. :func:`log_table` exports a
+simulated log whole, one row per impression with its provenance, in the form
+``labkit audit`` reads (``labkit run --log`` writes it as ``log.parquet``).
 """
 
 from __future__ import annotations
@@ -156,3 +158,41 @@ def interaction_table(log: Log) -> dict[str, Int[Array, "n"]]:
     click = np.asarray(log.click)
     r, u, _ = np.nonzero(click)
     return {"user": u, "item": np.asarray(log.uid)[click], "round": np.asarray(log.round)[r]}
+
+
+LOG_TABLE_COLUMNS = ("seed", "round", "user", "position", "item", "clicked", "is_synthetic", "ai_influenced",
+                     "organic")
+
+
+def log_table(log: Log, seeds=None) -> pd.DataFrame:
+    """Every impression of a simulated log, one row each, with its provenance.
+
+    ``log``: a final state's log, with a leading seed axis when ``seeds`` (their integer
+    values, in order) is given. Columns (:data:`LOG_TABLE_COLUMNS`): ``seed``, ``round``,
+    ``user``, ``position`` (slot in the slate, 0 first), ``item`` (the item's serial
+    number, never reused, unlike its catalog slot), ``clicked``, ``is_synthetic`` (made by
+    the GenAI), ``ai_influenced`` (the user's tastes had drifted past the influence
+    threshold, the flag the data strategies read), ``organic`` (placed by exploration,
+    not by the recommender's ranking). Rounds the log holds no record of are left out.
+    ``labkit audit`` reads it as it is: the clicked rows are the consumption, ``round``
+    the period (``--period round``), and the provenance columns are found by name.
+    """
+    batched = seeds is not None
+    uid, click, synthetic, organic, influenced, rounds = (np.asarray(x) for x in (
+        log.uid, log.click, log.synthetic, log.organic, log.influenced, log.round))
+    if not batched:
+        uid, click, synthetic, organic, influenced, rounds = (x[None] for x in (
+            uid, click, synthetic, organic, influenced, rounds))
+        seeds = [0]
+    n_seeds, n_rounds, n_users, k = uid.shape
+    if len(seeds) != n_seeds:
+        raise ValueError(f"seeds: {len(seeds)} given for a log of {n_seeds}")
+    s, r, u, j = np.meshgrid(np.arange(n_seeds), np.arange(n_rounds), np.arange(n_users), np.arange(k),
+                             indexing="ij")
+    frame = pd.DataFrame({
+        "seed": np.asarray(seeds, np.int64)[s.ravel()], "round": rounds[s, r].ravel().astype(np.int64),
+        "user": u.ravel().astype(np.int64), "position": j.ravel().astype(np.int64),
+        "item": uid.ravel().astype(np.int64), "clicked": click.ravel(), "is_synthetic": synthetic.ravel(),
+        "ai_influenced": np.broadcast_to(influenced[..., None], uid.shape).ravel(), "organic": organic.ravel()})
+    frame = frame[frame["round"] >= 0]
+    return frame.sort_values(["seed", "round", "user", "position"], kind="stable").reset_index(drop=True)

@@ -143,18 +143,24 @@ def compute_point(config: Config, seeds: Sequence[int], env: Mapping[str, str] |
     metrics in labkit (a sweep's points, ``labkit run``) is made here, so the same
     config and seeds give the same numbers whichever command asked.
     """
+    return simulated_point(config, seeds, env)[0]
+
+
+def simulated_point(config: Config, seeds: Sequence[int], env: Mapping[str, str] | None = None):
+    """:func:`compute_point`'s table and the simulation's final state (seeds on the leading
+    axis), e.g. for its log (:func:`labkit.analysis.logs.log_table`)."""
     import jax
 
     from labkit.sim.loop import simulate_seeds
 
     start = time.perf_counter()
-    _, metrics = simulate_seeds(config, list(seeds), progress=False)
+    state, metrics = simulate_seeds(config, list(seeds), progress=False)
     metrics = jax.device_get(metrics)
     frame = metrics_frame(metrics, seeds, config_hash=config.hash())
     frame.attrs[POINT_META] = json.dumps({
         "config_hash": config.hash(), "config": config.to_dict(), "seeds": [int(s) for s in seeds],
         "wall_time_s": round(time.perf_counter() - start, 3), **(env or environment())}, sort_keys=True)
-    return frame
+    return frame, state
 
 
 def compute_group(configs: Sequence[Config], seeds: Sequence[int], out_dir: str) -> list[str]:
