@@ -95,6 +95,18 @@ def test_the_override_runs_it_anyway(machine_of_24_gib, monkeypatch, tmp_path):
         main(["run", str(huge), "--out", str(tmp_path / "out"), "--quiet", "--no-memory-check"])
 
 
+def test_sweep_and_bench_refuse_every_world_before_computing_any(machine_of_24_gib, tmp_path, capsys):
+    study = tmp_path / "huge_study.yaml"
+    study.write_text("study: huge_study\nbase: {recommender: content}\nconditions:\n  small: {n_users: 200}\n"
+                     "  huge: {n_users: 5000000, n_items: 100000, initial_items: 100000}\nseeds: 2\n")
+    assert main(["sweep", str(study), "--out", str(tmp_path / "sweep"), "--quiet"]) == 2
+    assert "5000000 users x 100000 items x 50 rounds (content): needs about" in capsys.readouterr().err
+    assert not (tmp_path / "sweep" / "points").exists()  # not even the small point was computed
+    assert main(["bench", "--sizes", "1000x1000x5", "5000000x100000x50", "--grid", "0", "0", "--no-trecs",
+                 "--no-prng", "--grad-size", "0", "--study", "none", "--out", str(tmp_path / "bench")]) == 2
+    assert "5000000 users x 100000 items x 50 rounds (content): needs about" in capsys.readouterr().err
+
+
 def test_normal_worlds_pass_the_check_without_compiling(machine_of_24_gib):
     for study_scale in ({}, dict(n_users=100_000, n_items=10_000, initial_items=10_000, rounds=10)):
         loop.check_memory(labkit.Config.from_dict(study_scale).static, seeds=8)

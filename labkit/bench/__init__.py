@@ -272,6 +272,11 @@ def run_bench(sizes: Sequence[Size], out: Path, *, block_users: int = 1024, repe
 def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever, trecs, trecs_python_path,
                trecs_steps, profile, prng_ab, grad_size, programs, notebooks, notebook_scale, retrain_size,
                log) -> pd.DataFrame:
+    # every world of the ladder and the grid, before anything runs (labkit.sim.memory)
+    for size in sizes:
+        loop.check_memory(world_config(size, block_users).static)
+    if grid is not None:
+        loop.check_memory(world_config(grid_size, block_users).static, seeds=grid[1], points=grid[0])
     started = time.perf_counter()
     info = machine_info()
     # For reference only (the bound used is the scoring-shaped product): a square product's rate.
@@ -287,11 +292,6 @@ def _run_bench(sizes, out, *, block_users, repeats, grid, grid_size, grid_lever,
         if python is None:
             log("T-RECS: no interpreter with trecs (--trecs-python); comparing with the issue's 71 s "
                 "figure, NOT measured here")
-    # every world of the ladder and the grid, before any is compiled (labkit.sim.memory)
-    for size in sizes:
-        loop.check_memory(world_config(size, block_users).static)
-    if grid is not None:
-        loop.check_memory(world_config(grid_size, block_users).static, seeds=grid[1], points=grid[0])
     rows: list[dict[str, Any]] = []
     for size in sizes:
         log(f"ladder: {size} (block_users {min(block_users, size.n_users)})")
