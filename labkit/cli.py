@@ -176,7 +176,8 @@ def audit(args: argparse.Namespace) -> int:
     table, paths = _read_log(args.log)
     period = None if args.period == "round" else args.period
     columns = {"user": args.user, "item": args.item, "time": args.time, "round": args.round,
-               "is_synthetic": args.synthetic, "ai_influenced": args.ai_influenced, "creator": args.creator}
+               "is_synthetic": args.synthetic, "ai_influenced": args.ai_influenced, "creator": args.creator,
+               "clicked": args.clicked}
     result = run_audit(table, period=period, columns={k: v for k, v in columns.items() if v is not None},
                        n_pairs=args.n_pairs or None, duplicates=args.duplicates, seed=args.seed)
     wall = time.perf_counter() - start
@@ -353,6 +354,9 @@ def parser() -> argparse.ArgumentParser:
     p_audit.add_argument("--ai-influenced", default=None, metavar="COL",
                          help="true/false: the row was made or nudged by AI (default ai_influenced or agent)")
     p_audit.add_argument("--creator", default=None, metavar="COL", help="creator id column (default creator)")
+    p_audit.add_argument("--clicked", default=None, metavar="COL",
+                         help="the rows are impressions and this boolean column marks the consumed ones (default "
+                              "clicked or click): adds CTR, exposure entropy, synthetic exposure share, source bias")
     p_audit.add_argument("--n-pairs", type=int, default=2000,
                          help="user pairs sampled per period for homogenization (default 2000; 0: all pairs)")
     p_audit.add_argument("--duplicates", default="keep", choices=("keep", "drop", "error"),

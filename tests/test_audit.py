@@ -237,7 +237,9 @@ def test_movielens_100k_monthly_audit_matches_its_published_facts():
 
 def test_a_simulated_log_exported_by_labkit_run_audits_to_the_simulations_own_metrics(tmp_path):
     """labkit run --log writes every impression with its provenance; labkit's audit of the
-    clicked rows gives, round by round, the consumption entropy and CTR the loop measured."""
+    clicked rows gives, round by round, the consumption entropy and CTR the loop measured,
+    and of every impression (``clicked`` marking consumption) also its exposure entropy
+    and synthetic exposure share."""
     from labkit.cli import main
     from labkit.experiments import load
 
@@ -259,3 +261,12 @@ def test_a_simulated_log_exported_by_labkit_run_audits_to_the_simulations_own_me
         np.testing.assert_allclose(measured["interactions"] / static.n_users, loop["ctr"], rtol=1e-6)
         groups = set(audit(clicks, period=None).periods["group"])
         assert groups == {"all", "human", "ai_influenced"}  # the provenance was read
+        # every impression, the clicked column saying which were consumed: the feed's own metrics too
+        shown = audit(log[log["seed"] == seed], period=None, n_pairs=None).periods.query("group == 'all'")
+        np.testing.assert_allclose(shown["consumption_entropy"], loop["consumption_entropy"], rtol=1e-5)
+        np.testing.assert_allclose(shown["exposure_entropy"], loop["exposure_entropy"], rtol=1e-5)
+        np.testing.assert_allclose(shown["synthetic_exposure_share"], loop["synthetic_exposure_share"], rtol=1e-6)
+        np.testing.assert_allclose(shown["ctr"] * static.slate_size, loop["ctr"], rtol=1e-6)
+        assert (shown["impressions"] == static.n_users * static.slate_size).all()
+        np.testing.assert_allclose(shown["source_bias"],
+                                   shown["synthetic_exposure_share"] - shown["synthetic_catalog_share"])

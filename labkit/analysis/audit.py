@@ -6,7 +6,14 @@ seconds or timestamps, bucketed into calendar days, weeks or months) or an exist
 
 * ``is_synthetic``: the item was made by a generative model (one value per item);
 * ``ai_influenced`` (or ``agent``): the interaction was made or nudged by AI;
-* ``creator``: who made the item.
+* ``creator``: who made the item;
+* ``clicked`` (or ``click``): the rows are impressions (what was shown) and this says
+  which were consumed. The consumption metrics then read the clicked rows, the catalog
+  is every item shown so far, and each period also gets ``impressions``, ``ctr``,
+  ``exposure_entropy`` (of what was shown) and, with ``is_synthetic``,
+  ``synthetic_exposure_share`` and ``source_bias``: the synthetic share of exposure
+  minus the synthetic share of the catalog, the "source bias" of Zhou et al. (SIGIR
+  2025) when positive.
 
 :func:`audit` measures every period with the array functions of
 :mod:`labkit.sim.metrics`, so a number here means what it means in the simulation:
@@ -81,6 +88,7 @@ _DEFAULT_COLUMNS = {
     "is_synthetic": ("is_synthetic",),
     "ai_influenced": ("ai_influenced", "agent"),
     "creator": ("creator",),
+    "clicked": ("clicked", "click"),
 }
 
 # Direction of collapse for each diversity metric the alarm tests: -1 when it falls, +1
@@ -94,6 +102,7 @@ COLLAPSE_DIRECTION = {
     "coverage": -1,
     "long_tail_share": -1,
     "homogenization": +1,
+    "exposure_entropy": -1,  # of what was shown: only with impression rows
 }
 ENGAGEMENT = "interactions_per_user"
 _CONCENTRATION = ("consumption_entropy", "effective_items", "gini", "coverage")
@@ -334,6 +343,22 @@ def _measure(period, users, items, all_period, n_periods, n_items, seen, past, h
     return out
 
 
+def _exposure(period, items, synthetic, frame, n_periods, n_items, seen) -> dict[str, np.ndarray]:
+    """Impression metrics of one group's shown rows, one value per period."""
+    counts = _counts(period, items, n_periods, n_items)
+    shown = counts.sum(axis=1)
+    out = {"impressions": shown,
+           "ctr": np.divide(frame["interactions"].to_numpy(float), shown, out=np.full(n_periods, np.nan),
+                            where=shown > 0),
+           "exposure_entropy": np.where(shown > 0, np.asarray(_jit_concentration(counts, seen)["consumption_entropy"],
+                                                              dtype=float), np.nan)}
+    if synthetic is not None:
+        out["synthetic_exposure_share"] = np.divide(np.bincount(period, weights=synthetic, minlength=n_periods), shown,
+                                                    out=np.full(n_periods, np.nan), where=shown > 0)
+        out["source_bias"] = out["synthetic_exposure_share"] - frame["synthetic_catalog_share"].to_numpy(float)
+    return out
+
+
 def audit(
     table: pd.DataFrame,
     *,
@@ -352,7 +377,8 @@ def audit(
       period: ``"day"``, ``"week"`` or ``"month"`` buckets the time column (epoch
         seconds or timestamps); None uses a ``round`` column as the periods.
       columns: role -> column name, for logs whose names differ: roles ``user``,
-        ``item``, ``time``, ``round``, ``is_synthetic``, ``ai_influenced``, ``creator``.
+        ``item``, ``time``, ``round``, ``is_synthetic``, ``ai_influenced``, ``creator``,
+        ``clicked``.
       n_pairs: user pairs sampled per period for homogenization (None: all pairs of
         the period's active users, which grows as their square).
       head_fraction: the head of the long tail, as a fraction of the earlier catalog.
@@ -391,14 +417,15 @@ def audit(
     synthetic = _flags(table[names["is_synthetic"]], names["is_synthetic"]) if "is_synthetic" in names else None
     ai = _flags(table[names["ai_influenced"]], names["ai_influenced"]) if "ai_influenced" in names else None
     creator, n_creators = _ids(table[names["creator"]], names["creator"]) if "creator" in names else (None, 0)
+    consumed = _flags(table[names["clicked"]], names["clicked"]) if "clicked" in names else np.ones(len(table), bool)
     if synthetic is not None:
         mixed = pd.Series(synthetic).groupby(items).nunique() > 1
         if mixed.any():
             raise AuditError(f"column {names['is_synthetic']!r} is both true and false for {int(mixed.sum())} "
                              f"item(s); expected one value per item")
 
-    seen = _seen_mask(period_of_row, items, n_periods, n_items)
-    all_counts = _counts(period_of_row, items, n_periods, n_items)
+    seen = _seen_mask(period_of_row, items, n_periods, n_items)  # shown (or consumed) so far
+    all_counts = _counts(period_of_row[consumed], items[consumed], n_periods, n_items)
     past = np.vstack([np.zeros((1, n_items), np.float32), np.cumsum(all_counts, axis=0)[:-1]])
     creator_seen = _seen_mask(period_of_row, creator, n_periods, n_creators) if creator is not None else None
     key = jax.random.PRNGKey(seed)
@@ -407,17 +434,23 @@ def audit(
     if ai is not None:
         groups.update(human=~ai, ai_influenced=ai)
     frames = []
-    for group, rows in groups.items():
+    for group, shown in groups.items():
+        rows = shown & consumed
+
         def pick(x, rows=rows):
             return None if x is None else x[rows]
-        values = _measure(period_of_row[rows], users[rows], items[rows], period_of_row, n_periods, n_items, seen, past,
-                          head_fraction, n_pairs, key, synthetic=pick(synthetic), ai=pick(ai),
+        values = _measure(period_of_row[rows], users[rows], items[rows], period_of_row[consumed], n_periods, n_items,
+                          seen, past, head_fraction, n_pairs, key, synthetic=pick(synthetic), ai=pick(ai),
                           creator=pick(creator), n_creators=n_creators, creator_seen=creator_seen)
         frame = pd.DataFrame({"period": labels, "period_index": np.arange(n_periods), "group": group, **values})
         if synthetic is not None:
             item_synthetic = np.zeros(n_items)
             item_synthetic[items] = synthetic
             frame.insert(3, "synthetic_catalog_share", (seen * item_synthetic).sum(axis=1) / seen.sum(axis=1))
+        if "clicked" in names:
+            frame = frame.assign(**_exposure(period_of_row[shown], items[shown],
+                                             None if synthetic is None else synthetic[shown], frame, n_periods,
+                                             n_items, seen))
         frames.append(frame)
     periods = pd.concat(frames, ignore_index=True)
     trend_table = trends(periods, alpha=alpha)

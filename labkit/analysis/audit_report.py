@@ -54,6 +54,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "ai_influenced_share": ("AI-influenced share", "rows"),
     "creator_gini": ("Gini over creators", "0 equal, 1 one creator"),
     "creator_effective": ("effective creators", "exp(entropy)"),
+    "impressions": ("impressions", "rows shown in the period"),
+    "ctr": ("CTR", "clicks / impressions"),
+    "exposure_entropy": ("exposure entropy", "nats, of what was shown"),
+    "synthetic_exposure_share": ("synthetic share of exposure", "impressions"),
+    "source_bias": ("source bias", "synthetic exposure - catalog share"),
 }
 _BANDS = {"homogenization": ("homogenization_low", "homogenization_high")}
 _NOT_PANELS = {"period", "period_index", "group", *(c for band in _BANDS.values() for c in band)}
