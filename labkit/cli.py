@@ -179,7 +179,8 @@ def audit(args: argparse.Namespace) -> int:
                "is_synthetic": args.synthetic, "ai_influenced": args.ai_influenced, "creator": args.creator,
                "clicked": args.clicked}
     result = run_audit(table, period=period, columns={k: v for k, v in columns.items() if v is not None},
-                       n_pairs=args.n_pairs or None, duplicates=args.duplicates, seed=args.seed)
+                       n_pairs=args.n_pairs or None, duplicates=args.duplicates, seed=args.seed,
+                       catalog=args.catalog)
     wall = time.perf_counter() - start
     out = Path(args.out)
     write_report(result, out, log=paths, wall_time_s=wall)
@@ -354,6 +355,9 @@ def parser() -> argparse.ArgumentParser:
     p_audit.add_argument("--ai-influenced", default=None, metavar="COL",
                          help="true/false: the row was made or nudged by AI (default ai_influenced or agent)")
     p_audit.add_argument("--creator", default=None, metavar="COL", help="creator id column (default creator)")
+    p_audit.add_argument("--catalog", default="so_far", choices=("so_far", "lifetime"),
+                         help="the items a period is measured over: so_far (every item seen up to it; default) or "
+                              "lifetime (items between their first and last row: use it where items retire)")
     p_audit.add_argument("--clicked", default=None, metavar="COL",
                          help="the rows are impressions and this boolean column marks the consumed ones (default "
                               "clicked or click): adds CTR, exposure entropy, synthetic exposure share, source bias")

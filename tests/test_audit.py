@@ -133,6 +133,23 @@ def test_alarm_stays_silent_when_engagement_falls_too():
     assert not result.alarm and "so is engagement" in result.summary
 
 
+def test_a_lifetime_catalog_keeps_a_turning_over_catalog_from_raising_a_false_alarm():
+    # a stationary log whose catalog turns over: each period the users draw uniformly from
+    # the 200 items released in the last 5 periods (40 a period), older ones retired
+    rng = np.random.default_rng(1)
+    rows = [pd.DataFrame({"user": np.repeat(np.arange(60), 8), "item": 40 * t + rng.integers(-160, 40, 480),
+                          "round": t}) for t in range(12)]
+    log = pd.concat(rows, ignore_index=True)
+    so_far = audit(log, period=None)  # the catalog so far keeps every retired item
+    assert so_far.alarm and "coverage" in so_far.summary
+    live = audit(log, period=None, catalog="lifetime")
+    assert not live.alarm, live.summary
+    inner = live.periods.query("group == 'all' and 1 <= period_index <= 10")
+    assert inner["coverage"].between(0.85, 1.0).all()  # 480 draws over the 200 live items
+    with pytest.raises(AuditError, match="catalog='window'"):
+        audit(log, period=None, catalog="window")
+
+
 @pytest.mark.parametrize("change, kwargs, message", [
     (lambda t: t.drop(columns="user"), {}, "column 'user' not found"),
     (lambda t: t, {"columns": {"item": "movie"}}, "column 'movie' (given for item) not found"),

@@ -79,6 +79,7 @@ from labkit.sim.metrics import (
 PERIODS = ("day", "week", "month")
 _PANDAS_PERIOD = {"day": "D", "week": "W", "month": "M"}
 DUPLICATE_POLICIES = ("keep", "drop", "error")
+CATALOGS = ("so_far", "lifetime")
 
 # The provenance roles and the column names looked for by default (first present wins).
 _DEFAULT_COLUMNS = {
@@ -105,6 +106,16 @@ COLLAPSE_DIRECTION = {
     "exposure_entropy": -1,  # of what was shown: only with impression rows
 }
 ENGAGEMENT = "interactions_per_user"
+# With impression rows the dashboard's engagement is the click-through rate: interactions per
+# active user can stay flat by construction (one click per slate at most).
+IMPRESSION_ENGAGEMENT = "ctr"
+
+
+def engagement_metric(table: pd.DataFrame) -> str:
+    """The engagement metric of an audit: ``ctr`` when the log has impressions (a ``metric``
+    or column of that name in ``table``), else ``interactions_per_user``."""
+    names = set(table["metric"]) if "metric" in table.columns else set(table.columns)
+    return IMPRESSION_ENGAGEMENT if IMPRESSION_ENGAGEMENT in names else ENGAGEMENT
 _CONCENTRATION = ("consumption_entropy", "effective_items", "gini", "coverage")
 
 
@@ -221,11 +232,18 @@ def _counts(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int) -> np
     return np.bincount(period * n + codes, minlength=n_periods * n).reshape(n_periods, n).astype(np.float32)
 
 
-def _seen_mask(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int) -> np.ndarray:
-    """periods x n: the code has appeared in the period or before (the catalog so far)."""
+def _seen_mask(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int, catalog: str = "so_far"
+               ) -> np.ndarray:
+    """periods x n: the catalog of each period. ``so_far``: the code has appeared in the
+    period or before; ``lifetime``: the period lies between the code's first and last row."""
     first = np.full(n, n_periods, dtype=np.int64)
     np.minimum.at(first, codes, period)
-    return np.arange(n_periods)[:, None] >= first[None, :]
+    live = np.arange(n_periods)[:, None] >= first[None, :]
+    if catalog == "lifetime":
+        last = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(last, codes, period)
+        live &= np.arange(n_periods)[:, None] <= last[None, :]
+    return live
 
 
 def _concentration(counts: np.ndarray, seen: np.ndarray) -> dict[str, jax.Array]:
@@ -366,6 +384,7 @@ def audit(
     columns: Mapping[str, str] | None = None,
     n_pairs: int | None = 2000,
     head_fraction: float = 0.2,
+    catalog: str = "so_far",
     duplicates: str = "keep",
     alpha: float = 0.05,
     seed: int = 0,
@@ -382,6 +401,13 @@ def audit(
       n_pairs: user pairs sampled per period for homogenization (None: all pairs of
         the period's active users, which grows as their square).
       head_fraction: the head of the long tail, as a fraction of the earlier catalog.
+      catalog: the items a period's coverage, Gini and long-tail head are measured over.
+        ``so_far``: every item seen up to the period. ``lifetime``: the items whose
+        first row is at or before the period and whose last row is at or after it (the
+        items still live; it reads the log's end, as availability, never popularity).
+        Where items retire (a catalog that turns over), ``so_far`` keeps the retired
+        ones, and coverage, Gini and the long-tail share drift towards collapse in any
+        log whose consumption does not grow with the catalog: use ``lifetime`` there.
       duplicates: rows with the same user, item and time: ``keep`` (repeat
         interactions), ``drop`` (keep the first) or ``error``.
       alpha: significance level of the trend tests.
@@ -424,10 +450,12 @@ def audit(
             raise AuditError(f"column {names['is_synthetic']!r} is both true and false for {int(mixed.sum())} "
                              f"item(s); expected one value per item")
 
-    seen = _seen_mask(period_of_row, items, n_periods, n_items)  # shown (or consumed) so far
+    if catalog not in CATALOGS:
+        raise AuditError(f"catalog={catalog!r}: expected one of {list(CATALOGS)}")
+    seen = _seen_mask(period_of_row, items, n_periods, n_items, catalog)  # items shown (or consumed)
     all_counts = _counts(period_of_row[consumed], items[consumed], n_periods, n_items)
     past = np.vstack([np.zeros((1, n_items), np.float32), np.cumsum(all_counts, axis=0)[:-1]])
-    creator_seen = _seen_mask(period_of_row, creator, n_periods, n_creators) if creator is not None else None
+    creator_seen = _seen_mask(period_of_row, creator, n_periods, n_creators, catalog) if creator is not None else None
     key = jax.random.PRNGKey(seed)
 
     groups = {"all": np.ones(len(table), dtype=bool)}
@@ -458,6 +486,7 @@ def audit(
     info = {"rows": len(table), "users": n_users, "items": n_items, "periods": n_periods,
             "first_period": labels[0], "last_period": labels[-1], "duplicate_rows": n_duplicates,
             "duplicates": duplicates, "columns": names, "period": period or "round", "n_pairs": n_pairs,
+            "catalog": catalog,
             "head_fraction": head_fraction, "alpha": alpha, "seed": seed}
     return Audit(periods=periods, trends=trend_table, summary=summary, alarm=fired, info=info)
 
@@ -523,15 +552,17 @@ def alarm(trend_table: pd.DataFrame, alpha: float = 0.05) -> tuple[bool, str]:
 
     A diversity metric (:data:`COLLAPSE_DIRECTION`) counts when its trend over the
     whole log (group ``all``) points towards collapse and is significant after Holm's
-    correction over the diversity metrics tested; engagement holds when
-    ``interactions_per_user`` does not fall significantly. Returns (fired, summary).
+    correction over the diversity metrics tested; engagement holds when its metric
+    (:func:`engagement_metric`: CTR with impression rows, else interactions per active
+    user) does not fall significantly. Returns (fired, summary).
     """
     rows = trend_table[trend_table["group"] == "all"].set_index("metric")
     tested = rows.loc[[m for m in COLLAPSE_DIRECTION if m in rows.index]].dropna(subset=["p_value"])
     verdict = verdicts(trend_table, alpha)
     collapsing = [m for m in tested.index if verdict[m] == "towards collapse"]
     recovering = [m for m in tested.index if verdict[m] == "away from collapse"]
-    engagement = rows.loc[ENGAGEMENT] if ENGAGEMENT in rows.index else None
+    engaged = engagement_metric(trend_table)
+    engagement = rows.loc[engaged] if engaged in rows.index else None
     falls = engagement is not None and engagement["p_value"] <= alpha and engagement["tau"] < 0
     lines = []
     if collapsing and not falls:
@@ -548,7 +579,7 @@ def alarm(trend_table: pd.DataFrame, alpha: float = 0.05) -> tuple[bool, str]:
     if recovering:
         lines.append("Moving away from collapse: " + ", ".join(recovering) + ".")
     if engagement is not None and not np.isnan(engagement["tau"]):
-        lines.append(f"Engagement ({ENGAGEMENT}): tau {engagement['tau']:+.2f}, p {engagement['p_value']:.3g}"
+        lines.append(f"Engagement ({engaged}): tau {engagement['tau']:+.2f}, p {engagement['p_value']:.3g}"
                      f"{' (falling)' if falls else ' (holds)'}.")
     return bool(collapsing and not falls), "\n".join(lines)
 

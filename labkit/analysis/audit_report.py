@@ -32,7 +32,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from labkit.analysis.audit import COLLAPSE_DIRECTION, ENGAGEMENT, Audit, verdicts
+from labkit.analysis.audit import COLLAPSE_DIRECTION, Audit, engagement_metric, verdicts
 from labkit.analysis.style import MARKERS, save, style
 from labkit.analysis.writeup import FigureRef, to_html, to_markdown
 from labkit.experiments.results import atomic_write, provenance, write_json, write_table
@@ -69,7 +69,7 @@ def panel_metrics(periods: pd.DataFrame) -> list[str]:
     """The metrics the figure draws, in its order: engagement, the diversity metrics the alarm
     tests, then the rest (novelty, provenance shares, creators)."""
     present = [c for c in periods.columns if c not in _NOT_PANELS and periods[c].notna().any()]
-    first = [ENGAGEMENT, *COLLAPSE_DIRECTION]
+    first = [engagement_metric(periods), *COLLAPSE_DIRECTION]
     return [m for m in first if m in present] + [m for m in present if m not in first]
 
 
@@ -78,6 +78,7 @@ def audit_figure(result: Audit, columns: int = 3) -> Figure:
     periods = result.periods
     metrics = panel_metrics(periods)
     verdict = verdicts(result.trends, result.info.get("alpha", 0.05))
+    engaged = engagement_metric(periods)
     groups = list(dict.fromkeys(periods["group"]))
     colours = dict(zip(groups, sns.color_palette(n_colors=len(groups))))
     rows = -(-len(metrics) // columns)
@@ -97,7 +98,7 @@ def audit_figure(result: Audit, columns: int = 3) -> Figure:
                 ax.fill_between(frame["period_index"], frame[low], frame[high], color=colours[group],
                                 alpha=0.2, linewidth=0)
         name, units = LABELS.get(metric, (metric.replace("_", " "), ""))
-        said = _MARK.get(verdict.get(metric, ""), "") if metric != ENGAGEMENT else _engagement(result)
+        said = _MARK.get(verdict.get(metric, ""), "") if metric != engaged else _engagement(result)
         ax.set_title(f"{name}\n{said}" if said else name, color="#b2182b" if said.startswith("towards") else "black")
         ax.set_ylabel(units)
         ax.set_xticks(ticks, labels.set_index("period_index").loc[ticks, "period"], rotation=30, ha="right")
@@ -116,7 +117,7 @@ def audit_figure(result: Audit, columns: int = 3) -> Figure:
 def _engagement(result: Audit) -> str:
     """The engagement panel's verdict, as the alarm reads it: falling when its trend is
     significantly down, else holding."""
-    row = result.trends[(result.trends["group"] == "all") & (result.trends["metric"] == ENGAGEMENT)]
+    row = result.trends[(result.trends["group"] == "all") & (result.trends["metric"] == engagement_metric(result.trends))]
     if not len(row) or pd.isna(row["p_value"].iloc[0]):
         return ""
     falls = row["p_value"].iloc[0] <= result.info.get("alpha", 0.05) and row["tau"].iloc[0] < 0
@@ -131,6 +132,7 @@ def report_blocks(result: Audit, log: Sequence[str], figure: str) -> list[tuple]
     """The report as blocks (:mod:`labkit.analysis.writeup`'s format)."""
     info, verdict = result.info, verdicts(result.trends, result.info.get("alpha", 0.05))
     trends = result.trends[result.trends["group"] == "all"]
+    engaged = engagement_metric(result.trends)
     caption = ("Each metric per period over the whole log" + (", with the human and AI-influenced rows as their "
                "own lines" if result.periods["group"].nunique() > 1 else "") + "; a panel's title says its "
                "trend when it is significant after Holm's correction (towards collapse in red). Homogenization's "
@@ -151,7 +153,7 @@ def report_blocks(result: Audit, log: Sequence[str], figure: str) -> list[tuple]
                    "verdict"],
          [[LABELS.get(r.metric, (r.metric,))[0], str(r.n_periods), _number(r.tau), _number(r.p_value),
            _number(r.slope), f"[{_number(r.slope_low)}, {_number(r.slope_high)}]",
-           verdict.get(r.metric, f"engagement: {_engagement(result)}" if r.metric == ENGAGEMENT else "")]
+           verdict.get(r.metric, f"engagement: {_engagement(result)}" if r.metric == engaged else "")]
           for r in trends.itertuples()]),
     ]
 
