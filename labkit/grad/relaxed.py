@@ -52,7 +52,9 @@ of about ``sqrt(rounds)``, so reverse mode keeps about ``2 sqrt(rounds)`` states
 every round's ``users x k x items`` soft slates. The
 state itself holds ``users x items`` statistics for ``content`` and ``mf``.
 
-Not relaxed: ``consumption = "once"`` (refused by :func:`check_supported`). The
+Not relaxed: ``consumption = "once"`` and ``bonus_scope = "per_user"`` (refused by
+:func:`check_supported`). ``score_units = "standardized"`` standardizes the scores before
+the bonuses are added, as the exact loop does. The
 metrics ``coverage`` and ``homogenization`` count sets and have no soft counterpart.
 """
 
@@ -74,7 +76,7 @@ from labkit.sim import recommenders as rec_mod
 from labkit.sim import users as users_mod
 from labkit.sim import world as world_mod
 from labkit.sim.levers import ConfigError
-from labkit.sim.policies import NEG, exposure_bonus, novelty_bonus, SlateContext
+from labkit.sim.policies import NEG, SCORE_UNITS, SlateContext, exposure_bonus, novelty_bonus, standardized
 
 if TYPE_CHECKING:
     from labkit.sim.config import Params, Static
@@ -83,8 +85,6 @@ if TYPE_CHECKING:
 COIN_WIDTH = 0.1
 # The influence threshold's width, in total-variation units, per unit of relaxation temperature.
 DISTANCE_WIDTH = 0.1
-# The floor of a row's spread in :func:`standardized`, relative to its mean magnitude.
-SPREAD_FLOOR = 1e-4
 # The engaged mass below which the relaxed GenAI mostly keeps its previous fit.
 KEEP_MASS = 1e-3
 # Adam's eps_root in the relaxed MF: keeps the gradient of sqrt(v) finite where an
@@ -139,6 +139,9 @@ def check_supported(static: Static) -> None:
     if static.consumption != "repeat":
         raise ConfigError(f"consumption = {static.consumption!r}: the relaxed loop models only "
                           f"consumption = 'repeat' (allowed: repeat)")
+    if static.bonus_scope != "global":
+        raise ConfigError(f"bonus_scope = {static.bonus_scope!r}: the relaxed loop models only the "
+                          f"catalog-wide exposure bonus (allowed: global)")
 
 
 def float_type(params: Params):
@@ -279,23 +282,6 @@ def _mmr(scores, context: SlateContext, params: Params, k: int, tau) -> Float[Ar
     return jnp.moveaxis(rows, 0, 1)
 
 
-def standardized(z: Float[Array, "b n"], alive: Array) -> Float[Array, "b n"]:
-    """Each row of ``z`` over the live items centred and divided by its standard deviation:
-    the same ranking, on a scale that does not depend on the recommender's (content and
-    untrained MF scores differ by 1e-3 where a softmax policy's differ by units), so that
-    ``tau`` means the same thing for every recommender. The spread has a floor of
-    :data:`SPREAD_FLOOR` times the scores' mean magnitude, so that a row of ties (up to
-    float rounding) stays a row of ties instead of ranking by its rounding errors."""
-    live = alive[None, :]
-    count = jnp.maximum(alive.sum(), 1)
-    mean = jnp.where(live, z, 0.0).sum(axis=1, keepdims=True) / count
-    centred = jnp.where(live, z - mean, 0.0)
-    var = (centred ** 2).sum(axis=1, keepdims=True) / count
-    magnitude = jnp.where(live, jnp.abs(z), 0.0).sum(axis=1, keepdims=True) / count
-    floor = SPREAD_FLOOR * magnitude + jnp.finfo(z.dtype).tiny
-    return centred / jnp.sqrt(var + floor ** 2)
-
-
 def soft_slate(key: Array, policy: str, scores: Float[Array, "b n"], context: SlateContext, params: Params,
                k: int, tau: Float[Array, ""]) -> tuple[Float[Array, "b k n"], Float[Array, "b k"]]:
     """The policy's slate relaxed: ``k`` soft one-hot rows per user, and how organic each
@@ -310,10 +296,10 @@ def soft_slate(key: Array, policy: str, scores: Float[Array, "b n"], context: Sl
         gumbel = jax.random.gumbel(key, scores.shape, scores.dtype)
         z = jnp.where(t > 0, scores / jnp.where(t > 0, t, 1.0) + gumbel, scores)
     elif policy == "ucb":
-        z = scores + exposure_bonus(context, params.beta)[None, :]
+        z = scores + exposure_bonus(context, params.beta)
     elif policy == "thompson":
         noise = jax.random.normal(key, scores.shape, scores.dtype)
-        z = scores + noise * exposure_bonus(context, params.beta)[None, :]
+        z = scores + noise * exposure_bonus(context, params.beta)
     elif policy == "mmr":
         return _mmr(scores, context, params, k, tau), organic
     else:
@@ -438,7 +424,7 @@ def _round_blocks(key: Array, state: RelaxedState, static: Static, params: Param
         k_score, k_policy, k_reserve, k_choice = jax.random.split(block_key, 4)
         users = jnp.minimum(block_rows, n_users - 1)
         real = (block_rows < n_users).astype(state.exposure.dtype)
-        predicted = _scores(static, state, k_score, users)
+        predicted = SCORE_UNITS[static.score_units](_scores(static, state, k_score, users), catalog.alive)
         slate, organic = soft_slate(k_policy, static.policy, predicted, context, params, k, tau)
         if strategy == "reserve":
             slate, organic = soft_explore(k_reserve, slate, organic, catalog.alive, params.reserve_share, tau)

@@ -32,7 +32,8 @@ from labkit.sim.config import Config, Params, Static
 from labkit.sim.measure import METRIC_NAMES  # noqa: F401 (re-exported: labkit.METRIC_NAMES)
 from labkit.sim.devices import devices_for, over_devices
 from labkit.sim.prng import unrolled_threefry
-from labkit.sim.policies import NEG, POLICIES, Slate, SlateContext, coin_log_prob, novelty_bonus, slate_log_prob
+from labkit.sim.policies import (NEG, POLICIES, SCORE_UNITS, Slate, SlateContext, coin_log_prob, novelty_bonus,
+                                 slate_log_prob)
 from labkit.sim.recommenders import RECOMMENDERS, Observation
 
 
@@ -132,7 +133,7 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
     consumed = consumed_history(state.log, catalog) if static.consumption == "once" else None
     slate, predicted_share, slate_score = recommend(k_recommend, state.recommender, Observation(catalog, users),
-                                                    context, static, params, consumed, score)
+                                                    context, static, params, consumed, score, state.log)
     strategy = data_mod.strategy(static)
     ranked_items = slate.items
     if strategy.slate is not None:  # a strategy that changes what is shown (reserve's exploration stream)
@@ -261,8 +262,8 @@ def consumed_history(log: data_mod.Log, catalog: world_mod.Catalog
 
 
 def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContext, static: Static,
-              params: Params, consumed: tuple[Array, Array] | None = None, score: bool = False
-              ) -> tuple[Slate, Float[Array, "*share"], Params | None]:
+              params: Params, consumed: tuple[Array, Array] | None = None, score: bool = False,
+              log: data_mod.Log | None = None) -> tuple[Slate, Float[Array, "*share"], Params | None]:
     """Score users block by block and turn each block's scores into slates.
 
     Memory holds one ``block_users x items`` score matrix at a time, never all of
@@ -275,6 +276,11 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     (which ignores scores) may still show them.
     ``score``: also return the gradient in ``params`` of the slates' log-probability under
     the policy (:func:`labkit.sim.policies.slate_log_prob`), summed over blocks; else None.
+    The policy ranks the scores in ``score_units`` (standardized: per user, before the
+    novelty reward); the predicted share reads the recommender's own scores. Under
+    ``bonus_scope = "per_user"`` the exposure bonus and the novelty reward count each
+    user's own impressions in ``log`` (:func:`own_exposure`, one ``block x items`` count
+    per block), so ``log`` is required then.
     """
     recommender, policy = RECOMMENDERS[static.recommender], POLICIES[static.policy]
     n_users, k = static.n_users, static.slate_size
@@ -282,29 +288,36 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     n_blocks = -(-n_users // block)
     rows = jnp.arange(n_blocks * block).reshape(n_blocks, block)
     want_share = gen_mod.OBJECTIVES[static.generator_objective].needs_share
-    bonus = novelty_bonus(context, params)
+    units = SCORE_UNITS[static.score_units]
+    per_user = static.bonus_scope == "per_user"
+    if per_user and log is None:
+        raise ValueError("recommend: bonus_scope = 'per_user' counts each user's impressions in the log; pass log=")
+    shared_bonus = None if per_user else novelty_bonus(context, params)
 
     def one_block(args):
         block_rows, block_key = args
         k_score, k_policy = jax.random.split(block_key)
         users = jnp.minimum(block_rows, n_users - 1)  # the last block may run past the end: padding
         predicted = recommender.score(rec_state, obs, k_score, users)
+        ranking = units(predicted, context.alive)
+        user_context = context._replace(exposure=own_exposure(log, obs.catalog, users)) if per_user else context
+        bonus = novelty_bonus(user_context, params) if per_user else shared_bonus
         if consumed is not None:
             items = jnp.where(consumed[1][users], consumed[0][users], static.n_items)  # n_items: dropped
             seen = jnp.zeros(predicted.shape, bool).at[jnp.arange(users.shape[0])[:, None], items].set(
                 True, mode="drop")
 
         def ranked(bonus):
-            if consumed is None:  # the novelty reward stays a row: see labkit.sim.policies
-                return predicted, context._replace(bonus=bonus)
-            return jnp.where(seen, CONSUMED, predicted + bonus[None, :]), context
+            if consumed is None:  # the novelty reward stays a row (global scope): see labkit.sim.policies
+                return ranking, user_context._replace(bonus=bonus)
+            return jnp.where(seen, CONSUMED, ranking + bonus), user_context
 
         scores, block_context = ranked(bonus)
         slate = policy(k_policy, scores, block_context, params, k)
         block_score = None
         if score:  # padding rows of the last block repeat a user: they do not count
             def log_prob(p):
-                s, c = ranked(novelty_bonus(context, p))
+                s, c = ranked(novelty_bonus(user_context, p))
                 return jnp.where(block_rows < n_users, slate_log_prob(static.policy, s, c, p, slate), 0.0).sum()
             block_score = jax.grad(log_prob)(params)
         if not want_share:
@@ -317,6 +330,27 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     if score:
         scores = jax.tree.map(lambda g: g.sum(axis=0), scores)
     return slate, (shares.sum(axis=0) / n_users if want_share else shares), scores
+
+
+def own_exposure(log: data_mod.Log, catalog: world_mod.Catalog, users: Int[Array, "b"]) -> Float[Array, "b items"]:
+    """Each of ``users``' own impressions so far of the item now in each slot (the log's
+    impressions whose slot still holds the item, as the catalog-wide ``State.exposure``
+    counts them): the exposure ``bonus_scope = "per_user"`` reads."""
+    mine = log._replace(item=log.item[:, users], uid=log.uid[:, users])  # [rounds, b, k]
+    held = data_mod.still_held(mine, catalog.uid).astype(jnp.float32)
+    rows = jnp.broadcast_to(jnp.arange(users.shape[0])[None, :, None], mine.item.shape)
+    return jnp.zeros((users.shape[0], catalog.uid.shape[0])).at[rows, mine.item].add(held)
+
+
+def creator_metrics(state: State, static: Static) -> dict[str, Array]:
+    """How creators fared by ``state`` (:func:`labkit.sim.world.creator_metrics`); leading
+    axes of a batched state (seeds, grid points) carry over to every value."""
+    def one(creators, round_):
+        return world_mod.creator_metrics(creators, round_, static)
+
+    for _ in range(state.round.ndim):
+        one = jax.vmap(one)
+    return one(state.creators, state.round)
 
 
 def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array, "users topics"],

@@ -15,6 +15,32 @@ dense (:func:`scored`): a policy that only ranks (``greedy``, ``ucb``,
 ``epsilon_greedy``) folds it into :func:`top_k`'s passes and never writes a
 ``users x items`` sum, which at 1e5 users x 1e4 items was a third of each scoring
 block's time.
+
+**Units** (lever ``score_units``). ``beta``, thompson's spread, ``novelty_weight`` and
+``temperature`` are added to, or divide, the scores, so in ``raw`` units (the default)
+their strength depends on the recommender's scale: MF logits spread by units, the
+``content`` recommender's scores by about 1e-3, ``popularity``'s counts by tens. In
+``standardized`` units each user's scores are centred and divided by their standard
+deviation over the live catalog (:func:`standardized`) before the novelty reward is added
+and the policy runs, so every one of those levers is measured in that user's score spread,
+and a slate does not change when a recommender's scores are multiplied by a positive
+constant (or shifted per user). MMR's relevance is already rescaled to [0, 1] per user;
+under ``standardized`` the novelty reward it adds is in spread units too. The cost is two
+reductions over the scores block the loop already holds (mean, then spread and mean
+magnitude); the centring and division fuse into the policy's own pass over the block, so
+no other ``users x items`` array is written. The spread rather than ranks: a rank needs a
+sort of every user's row, the cost :func:`top_k` exists to avoid.
+
+**Scope** (lever ``bonus_scope``). With ``global`` (the default) the exposure bonus of
+``ucb`` and ``thompson`` and the novelty reward read the catalog-wide impression counts
+``n_i``: every user gets the same bonus, and once it dominates the scores all users are
+pushed toward the same few least-shown items in the same round (synchronized exploration:
+within-round exposure narrows while each slate looks diverse). With ``per_user`` they read
+each user's own impressions ``n_ui`` (from the log, counted per scoring block, so the only
+new array is one ``block x items`` count beside the block's scores; the state keeps no
+``users x items`` table): an item the user has not been shown gets the full bonus, and
+among those the user's own scores decide, so exploration is not synchronized. The novelty
+reward then reads ``-log`` of the user's own add-one smoothed exposure share.
 """
 
 from __future__ import annotations
@@ -38,9 +64,11 @@ class SlateContext(NamedTuple):
     """What a policy may use besides the scores."""
 
     alive: Bool[Array, "items"]
-    exposure: Float[Array, "items"]  # impressions so far of the item now in each slot
+    # impressions so far of the item now in each slot: one row for every user (bonus_scope
+    # global) or one row per user of the block (per_user, that user's own impressions)
+    exposure: Float[Array, "*users items"]
     features: Float[Array, "items topics"]
-    bonus: Float[Array, "items"] | None = None  # added to every user's score of the item; None: 0
+    bonus: Float[Array, "*users items"] | None = None  # added to the scores (a row: every user's); None: 0
 
 
 class Slate(NamedTuple):
@@ -51,25 +79,60 @@ class Slate(NamedTuple):
 Policy = Callable[[Array, Float[Array, "users items"], SlateContext, "Params", int], Slate]
 
 
-def novelty_bonus(context: SlateContext, params: Params) -> Float[Array, "items"]:
-    """The novelty reward ``novelty_weight * -log p(i)`` (add-one smoothed popularity)."""
-    popularity = (context.exposure + 1.0) / ((context.exposure + 1.0) * context.alive).sum()
+def novelty_bonus(context: SlateContext, params: Params) -> Float[Array, "*users items"]:
+    """The novelty reward ``novelty_weight * -log p(i)`` (add-one smoothed popularity over
+    the live catalog, of each row of ``context.exposure``)."""
+    popularity = (context.exposure + 1.0) / ((context.exposure + 1.0) * context.alive).sum(axis=-1, keepdims=True)
     return params.novelty_weight * -jnp.log(popularity)
 
 
 def with_novelty(scores: Float[Array, "users items"], context: SlateContext, params: Params
                  ) -> Float[Array, "users items"]:
     """``scores`` plus the novelty reward, dense."""
-    return scores + novelty_bonus(context, params)[None, :]
+    return scores + novelty_bonus(context, params)
 
 
 def scored(scores: Float[Array, "users items"], context: SlateContext) -> Float[Array, "users items"]:
     """What a policy ranks, dense: ``scores`` plus ``context.bonus`` where there is one."""
-    return scores if context.bonus is None else scores + context.bonus[None, :]
+    return scores if context.bonus is None else scores + context.bonus
 
 
-def _plus(bonus: Float[Array, "items"] | None, extra: Float[Array, "items"]) -> Float[Array, "items"]:
+def _plus(bonus: Float[Array, "*users items"] | None, extra: Float[Array, "*users items"]
+          ) -> Float[Array, "*users items"]:
     return extra if bonus is None else bonus + extra
+
+
+# The floor of a user's score spread, relative to the scores' mean magnitude.
+SPREAD_FLOOR = 1e-4
+
+
+def standardized(z: Float[Array, "b n"], alive: Bool[Array, "n"]) -> Float[Array, "b n"]:
+    """Each row of ``z`` over the live items centred and divided by its standard deviation
+    (dead items: 0): the same ranking, on a scale that does not depend on the recommender's
+    (content and untrained MF scores differ by 1e-3 where a softmax policy's differ by
+    units). The spread has a floor of :data:`SPREAD_FLOOR` times the scores' mean
+    magnitude, so that a row of ties (up to float rounding) stays a row of ties instead of
+    ranking by its rounding errors (a row of zeros, popularity's before any click, stays zeros)."""
+    live = alive[None, :]
+    count = jnp.maximum(alive.sum(), 1)
+    mean = jnp.where(live, z, 0.0).sum(axis=1, keepdims=True) / count
+    centred = jnp.where(live, z - mean, 0.0)
+    var = (centred ** 2).sum(axis=1, keepdims=True) / count
+    magnitude = jnp.where(live, jnp.abs(z), 0.0).sum(axis=1, keepdims=True) / count
+    floor = SPREAD_FLOOR * magnitude + jnp.finfo(z.dtype).tiny
+    spread = jnp.sqrt(var + floor ** 2)  # 0 only for a row of zeros (tiny ** 2 underflows)
+    return centred / jnp.where(spread > 0, spread, 1.0)
+
+
+# ``score_units``: the scores a policy ranks, from the recommender's (see the module docstring).
+SCORE_UNITS: dict[str, Callable[[Float[Array, "b n"], Bool[Array, "n"]], Float[Array, "b n"]]] = {
+    "raw": lambda scores, alive: scores,
+    "standardized": standardized,
+}
+
+# ``bonus_scope``: whose impressions the exposure bonus and the novelty reward count
+# (labkit.sim.loop.recommend reads it).
+BONUS_SCOPES = ("global", "per_user")
 
 
 def _chunk_size(n: int, k: int) -> int | None:
@@ -87,7 +150,7 @@ def top_k(scores: Float[Array, "users items"], k: int, alive: Bool[Array, "items
     """Indices of the ``k`` largest scores of each row, as ``jax.lax.top_k`` (same order,
     ties to the lower index), in two stages on a large catalog.
 
-    With ``alive`` and ``bonus``, ranks ``where(alive, scores + bonus, NEG)`` without
+    With ``alive`` and ``bonus`` (a row), ranks ``where(alive, scores + bonus, NEG)`` without
     writing it out: the per-item terms are applied inside the chunk-maximum pass and to
     the gathered candidates, so the only ``users x items`` array read is ``scores``.
 
@@ -100,6 +163,8 @@ def top_k(scores: Float[Array, "users items"], k: int, alive: Bool[Array, "items
     pass replaces most of the selection work: about 3x faster at 1024 x 10000, k = 10.
     """
     users, n = scores.shape
+    if bonus is not None and bonus.ndim == 2:  # a per-user bonus is dense already
+        scores, bonus = scores + bonus, None
 
     def ranked(values, alive_, bonus_):  # the per-item terms broadcast against values
         values = values if bonus_ is None else values + bonus_
@@ -174,8 +239,9 @@ def epsilon_greedy(key, scores, context, params, k) -> Slate:
     return explore(key, greedy(key, scores, context, params, k), context.alive, params.epsilon)
 
 
-def exposure_bonus(context: SlateContext, beta: Float[Array, ""]) -> Float[Array, "items"]:
-    """Optimism under uncertainty: ``beta / sqrt(1 + n_i)`` for an item shown ``n_i`` times."""
+def exposure_bonus(context: SlateContext, beta: Float[Array, ""]) -> Float[Array, "*users items"]:
+    """Optimism under uncertainty: ``beta / sqrt(1 + n_i)`` for an item shown ``n_i`` times
+    (to anyone, or to the row's user: ``context.exposure``'s shape says which)."""
     return beta / jnp.sqrt(1.0 + context.exposure)
 
 
@@ -193,7 +259,7 @@ def thompson(key, scores, context, params, k) -> Slate:
     approximation of the model's posterior would. Greedy on the draw.
     """
     noise = jax.random.normal(key, scores.shape)
-    drawn = scored(scores, context) + noise * exposure_bonus(context, params.beta)[None, :]
+    drawn = scored(scores, context) + noise * exposure_bonus(context, params.beta)
     return greedy(key, drawn, context._replace(bonus=None), params, k)
 
 
@@ -295,4 +361,12 @@ LEVERS = (
           0.0, 1e6, label="novelty weight (logits per nat)"),
     Lever("mmr_lambda", PARAM, float, 0.5, "mmr policy: relevance weight (1 = pure relevance)", 0.0, 1.0,
           label="MMR lambda (weight of relevance)"),
+    Lever("score_units", STATIC, str, "raw",
+          "units of beta, thompson's spread, novelty_weight and temperature: raw = the recommender's scores; "
+          "standardized = each user's scores centred and divided by their std over live items, so one value "
+          "means the same strength under every recommender", choices=SCORE_UNITS),
+    Lever("bonus_scope", STATIC, str, "global",
+          "whose impressions the ucb/thompson exposure bonus and the novelty reward count: global = every "
+          "user's (the same bonus for all, exploration synchronized); per_user = the user's own",
+          choices=BONUS_SCOPES),
 )
