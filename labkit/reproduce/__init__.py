@@ -23,6 +23,8 @@ mad        alemohammad  Alemohammad et al., ICLR 2024 (self-      ``generator.fi
                         real data)                                ``data.STRATEGIES`` (``accumulate``)
 golden_    he_xu_cheng  He, Xu & Cheng 2025; Garg, Bhattacharya   ``generator.fit_gaussian``,
 ratio                   & Sur 2025 (real-data weight 1/phi)       ``downweight``'s ``synthetic_weight``
+strong_    dohmatob     Dohmatob, Feng, Subramonian & Kempe,      ``data.STRATEGIES`` (``accumulate``,
+collapse                ICLR 2025 (strong model collapse)         ``downweight``)
 ========== ============ ========================================= ===================================
 
 Each paper module declares itself once, as a :class:`~labkit.reproduce.common.Paper`
@@ -48,12 +50,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from labkit.reproduce import alemohammad, chaney, gerstgrasser, he_xu_cheng, jiang, shumailov
+from labkit.reproduce import alemohammad, chaney, dohmatob, gerstgrasser, he_xu_cheng, jiang, shumailov
 from labkit.reproduce.alemohammad import check_mad, figure_mad, run_mad, variance_law
 from labkit.reproduce.chaney import (check_chaney, consumption_history, figure_chaney, run_chaney,
                                      simulate_with_startup, startup_phase)
 from labkit.reproduce.common import (EXPERIMENTS, Paper, Reproduction, generation_weights, mixed_weights,
                                      read_reproduction, summary)
+from labkit.reproduce.dohmatob import check_strong_collapse, figure_strong_collapse, run_strong_collapse
 from labkit.reproduce.gerstgrasser import check_accumulate, figure_accumulate, regression_errors, run_accumulate
 from labkit.reproduce.he_xu_cheng import (check_golden_ratio, figure_golden_ratio, optimal_weight,
                                           run_golden_ratio)
@@ -63,7 +66,7 @@ from labkit.reproduce.shumailov import (Chain, Fit, check_generator, figure_gene
 from labkit.sim import prng
 
 # The paper modules, in the order of the notebook's table.
-MODULES = (shumailov, gerstgrasser, chaney, jiang, alemohammad, he_xu_cheng)
+MODULES = (shumailov, gerstgrasser, chaney, jiang, alemohammad, he_xu_cheng, dohmatob)
 
 REGISTRY: dict[str, Paper] = {module.PAPER.name: module.PAPER for module in MODULES}
 NAMES = tuple(REGISTRY)
