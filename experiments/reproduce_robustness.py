@@ -40,6 +40,10 @@ CASES = {
     "golden_ratio tiny seed 7": lambda: with_setup(R.load("golden_ratio", "tiny"), seed=7),
     "golden_ratio seed 5, n=80, k=1,3": lambda: with_setup(R.load("golden_ratio", "tiny"), seed=5, real_samples=80,
                                                            synthetic_ratios=[1.0, 3.0], chains=800),
+    "strong_collapse tiny seed 7": lambda: with_setup(R.load("strong_collapse", "tiny"), seed=7),
+    "strong_collapse seed 3, d=12, c=0.5, sigma=2, s=0.5": lambda: with_setup(
+        R.load("strong_collapse", "tiny"), seed=3, n_features=12, quality=0.5, noise=2.0, synthetic_weights=[1.0, 0.5],
+        synthetic_fractions=[0.15, 0.3, 0.6], model_sizes=[0.25, 0.5, 1.0], replicates=600),
 }
 
 

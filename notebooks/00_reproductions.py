@@ -28,6 +28,7 @@
 # | 4 | Jiang et al., AIES 2019: degenerate feedback loops | the loop, `epsilon_greedy`, `drift`, users' taste entropy |
 # | 5 | Alemohammad et al., ICLR 2024: self-consuming loops go MAD without fresh real data | `generator.fit_gaussian`, `generator.sample_latent` with its temperature, the strategy `accumulate` |
 # | 6 | He, Xu & Cheng 2025; Garg, Bhattacharya & Sur 2025: the optimal real-data weight is 1/phi | `generator.fit_gaussian`, `generator.sample_latent`, the strategy `downweight` (`synthetic_weight`) |
+# | 7 | Dohmatob, Feng, Subramonian & Kempe, ICLR 2025: strong model collapse | the strategies `accumulate` and `downweight` weighing a regression's real and synthetic rows |
 #
 # Each reproduction is a study file `experiments/reproduce_<name>.yaml` (its setup and
 # sizes), a run in `labkit.reproduce` that returns a tidy table, and a check
@@ -264,6 +265,47 @@ if "mad" in names:
 # %%
 if "golden_ratio" in names:
     golden_ratio_table = reproduce("golden_ratio")
+
+# %% [markdown]
+# ## 7. Strong model collapse (Dohmatob, Feng, Subramonian & Kempe, ICLR 2025)
+#
+# **Setup copied.** Supervised regression on a training set that mixes real data with a
+# constant fraction `p` of synthetic data: inputs `x ~ N(0, I_d)`, real labels `x . w1 + eps`,
+# synthetic labels from a mis-specified regressor `x . w2 + eps` with `|w2 - w1| = c` (the
+# synthetic data's quality); the model is least squares on `m` random projections of `x`
+# (`m = d`: ordinary least squares), its test error the excess error on real data. The rows
+# are weighted by labkit's data strategies: `accumulate` (every row 1) and `downweight`
+# (synthetic rows `synthetic_weight`). A ladder of training-set sizes `n = 8d ... 256d`.
+#
+# **Published finding.** "Even the smallest fraction of synthetic data (e.g., as little as 1%
+# of the total training dataset) can still lead to model collapse: larger and larger training
+# sets do not enhance performance"; "larger models can amplify model collapse".
+#
+# **The setting, on paper.** Least squares splits the synthetic rows' labels into `p` times
+# the shift (which it learns exactly) and a remainder that acts as label noise, so the error
+# is `sigma^2 d/(n-d-1) + c^2 (p^2 + p(1-p) d/n)`: with real data only it falls as `d/n`, with
+# `p > 0` it stops at the floor `(p c)^2`. Down-weighting the synthetic rows by `s` gives
+# `(p_s c)^2` with `p_s = s p/(s p + 1 - p)`; `m` random projections give `p^2 c^2 m/d`. Only
+# the paper's abstract was available to us: the law is our derivation, not read from the paper.
+#
+# **Where labkit differs.** The model sizes stay below the input dimension and far below `n`
+# (`m <= d`, `n >= 8d`), where a larger model amplifies collapse through its bias: it learns
+# more of the shift. The paper's regime near the interpolation threshold (`m` close to `n`),
+# and its finding that models past it may mitigate the collapse, are not run. Neither is the
+# question of the issue's second half, whether labkit's loop collapses more with a larger
+# recommender (`embedding_dim`) or generator.
+#
+# **How it is checked.** Each run's floor is the fitted asymptote of `alpha + beta/(n-m-1)`
+# over the ladder, per replicate, minus the same model's with real data only (paired draws).
+# Real data only: the error within 4 standard errors of `sigma^2 d/(n-d-1)` at every `n`, a
+# log-log slope within 0.1 of -1, and an asymptote within 4 SE of 0. With `p > 0`: a floor
+# above 0 by more than 4 SE, increasing in `p` by more than 4 SE a step, and equal to
+# `(p c)^2` within 4 SE (a floor linear in `p` fails); under `downweight` equal to `(p_s c)^2`;
+# with `m` random projections equal to `p^2 c^2 m/d` and increasing in `m`.
+
+# %%
+if "strong_collapse" in names:
+    strong_collapse_table = reproduce("strong_collapse")
 
 # %% [markdown]
 # ## Pass / fail

@@ -110,7 +110,8 @@ def run_strong_collapse(spec: Reproduction) -> pd.DataFrame:
     ``law_real`` (``sigma^2 m/(n - m - 1)``, the real-data-only variance term); per group
     (model size, weight, fraction) the fitted asymptote ``plateau`` and its ``se_plateau``,
     ``gap`` (the plateau minus the same model's plateau with real data only, paired) and
-    ``se_gap``, and ``floor``, the law's ``(p_s c)^2 m/d``.
+    ``se_gap``, ``floor``, the law's ``(p_s c)^2 m/d``, and the standard errors of the paired
+    steps of the floor from the next smaller fraction (``se_step_p``) and model (``se_step_m``).
     """
     s = spec.setup
     d, c, sigma = s["n_features"], s["quality"], s["noise"]
@@ -157,8 +158,17 @@ def run_strong_collapse(spec: Reproduction) -> pd.DataFrame:
         design = np.stack([np.ones(len(ns)), 1.0 / (np.asarray(ns) - m - 1)], 1)
         fitted[(m, w, p)] = block @ np.linalg.pinv(design)[0]  # per replicate: the asymptote alpha
     rows = []
+    def paired_se(values):
+        return values.std(ddof=1) / np.sqrt(r) if values is not None else np.nan
+
     for g, (m, w, p) in enumerate(groups):
         alpha, gap = fitted[(m, w, p)], fitted[(m, w, p)] - fitted[(m, 1.0, 0.0)]
+        # the paired differences from the next smaller fraction (same model and weight) and
+        # from the next smaller model (same fraction and weight)
+        smaller_p = [q for mm, ww, q in groups if (mm, ww) == (m, w) and q < p]
+        smaller_m = [mm for mm, ww, q in groups if (ww, q) == (w, p) and mm < m]
+        step_p = alpha - fitted[(m, w, max(smaller_p))] if smaller_p else None
+        step_m = gap - (fitted[(max(smaller_m), w, p)] - fitted[(max(smaller_m), 1.0, 0.0)]) if smaller_m else None
         for j, n in enumerate(ns):
             e = errors[:, g * len(ns) + j]
             rows.append({
@@ -167,6 +177,7 @@ def run_strong_collapse(spec: Reproduction) -> pd.DataFrame:
                 "error": e.mean(), "se": e.std(ddof=1) / np.sqrt(r), "law_real": sigma ** 2 * m / (n - m - 1),
                 "plateau": alpha.mean(), "se_plateau": alpha.std(ddof=1) / np.sqrt(r),
                 "gap": gap.mean(), "se_gap": gap.std(ddof=1) / np.sqrt(r), "floor": floor(p, c, w, m / d),
+                "se_step_p": paired_se(step_p), "se_step_m": paired_se(step_m),
             })
     return pd.DataFrame(rows)
 
@@ -174,15 +185,16 @@ def run_strong_collapse(spec: Reproduction) -> pd.DataFrame:
 def _floors(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (model size, synthetic weight, synthetic fraction) with its fitted floor."""
     keys = ["model_size", "synthetic_weight", "synthetic_fraction"]
-    return table.groupby(keys, as_index=False).first()[keys + ["plateau", "se_plateau", "gap", "se_gap", "floor"]]
+    return table.groupby(keys, as_index=False).first()[keys + ["plateau", "se_plateau", "gap", "se_gap", "floor", "se_step_p",
+                                                                      "se_step_m"]]
 
 
-def _increasing(values: pd.DataFrame, z: float) -> tuple[bool, float]:
+def _increasing(values: pd.DataFrame, z: float, step: str) -> tuple[bool, float]:
     """Whether each ``gap`` exceeds the one before by more than ``z`` standard errors of the
-    difference (``sqrt(se1^2 + se2^2)``, conservative: the runs are paired, so positively
-    correlated); and the smallest such step in SE."""
-    g, se = values["gap"].to_numpy(), values["se_gap"].to_numpy()
-    steps = np.diff(g) / np.sqrt(se[1:] ** 2 + se[:-1] ** 2)
+    paired difference (column ``step``: ``se_step_p`` along the fractions, ``se_step_m`` along
+    the model sizes); and the smallest such step in SE."""
+    g, se = values["gap"].to_numpy(), values[step].to_numpy()
+    steps = np.diff(g) / se[1:]
     return bool((steps > z).all()), float(steps.min()) if len(steps) else float("nan")
 
 
@@ -198,13 +210,13 @@ def check_strong_collapse(table: pd.DataFrame, z: float = 4.0, slope_tolerance: 
        the real-data one by more than ``z`` paired SE, and at the largest ``n`` the error
        exceeds the real-data error by more than ``z`` SE;
     3. the floor grows with ``p``: each fraction's floor exceeds the next smaller one's by
-       more than ``z`` SE of the difference;
+       more than ``z`` SE of their paired difference;
     4. the floor is ``p^2 c^2`` within ``z`` SE at every ``p`` (a floor linear in ``p``, or none, fails);
     5. labkit's ``downweight`` lever (synthetic rows weighted ``s``) lowers the floor to
        ``(p_s c)^2``, ``p_s = s p/(s p + 1 - p)``, within ``z`` SE;
     6. larger models amplify the collapse: with ``m`` random projections the floor the
        synthetic data add is ``p^2 c^2 m/d`` within ``z`` SE, and grows with ``m`` at every
-       ``p`` by more than ``z`` SE of the difference.
+       ``p`` by more than ``z`` SE of the paired difference.
     """
     claims = []
     floors = _floors(table)
@@ -234,7 +246,7 @@ def check_strong_collapse(table: pd.DataFrame, z: float = 4.0, slope_tolerance: 
              "largest n, error above real-only, in SE": {f"p = {p:g}": round(v, 1) for p, v in above.items()}},
             "a floor that more data does not lower", f"> {z:g} SE for every p > 0",
             all(v > z for v in above_floor.values()) and all(v > z for v in above.values())))
-        ok, step = _increasing(mixed, z)
+        ok, step = _increasing(mixed, z, "se_step_p")
         claims.append(_claim(
             "the floor grows with the synthetic fraction",
             {"floors": {f"p = {p:g}": round(float(g), 5) for p, g in zip(mixed["synthetic_fraction"], mixed["gap"])},
@@ -259,7 +271,7 @@ def check_strong_collapse(table: pd.DataFrame, z: float = 4.0, slope_tolerance: 
     sized = floors[np.isclose(floors["synthetic_weight"], 1.0) & (floors["synthetic_fraction"] > 0)]
     if sized["model_size"].nunique() > 1:
         zm = (sized["gap"] - sized["floor"]).abs() / sized["se_gap"]
-        grows = {p: _increasing(g.sort_values("model_size"), z) for p, g in sized.groupby("synthetic_fraction")}
+        grows = {p: _increasing(g.sort_values("model_size"), z, "se_step_m") for p, g in sized.groupby("synthetic_fraction")}
         claims.append(_claim(
             "larger models amplify the collapse: the floor is p^2 c^2 m/d",
             {"floor / (p^2 c^2 m/d)": {f"m/d = {m:g}": round(float((g["gap"] / g["floor"]).mean()), 3)
@@ -288,6 +300,9 @@ def figure_strong_collapse(table: pd.DataFrame):
         a.plot(real["n"], real["law_real"], ls="--", color="k", lw=0.8, label="sigma^2 d/(n-d-1)")
         a.set(xscale="log", yscale="log", xlabel="training-set size n", ylabel="test error on real data (excess)",
               title="error against n; dotted: floors (p c)^2")
+        ns = sorted(full["n"].unique())
+        a.set_xticks(ns[::2], [str(n) for n in ns[::2]])
+        a.set_xticks([], minor=True)
         a.legend(frameon=False, fontsize=5.5)
         floors = _floors(table)
         fine = np.linspace(0, floors["synthetic_fraction"].max(), 50)
