@@ -4,6 +4,7 @@ import json
 import math
 from pathlib import Path
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
@@ -287,3 +288,12 @@ def test_a_simulated_log_exported_by_labkit_run_audits_to_the_simulations_own_me
         assert (shown["impressions"] == static.n_users * static.slate_size).all()
         np.testing.assert_allclose(shown["source_bias"],
                                    shown["synthetic_exposure_share"] - shown["synthetic_catalog_share"])
+
+
+def test_the_audits_compiled_pair_sampler_draws_the_simulations_pairs():
+    from labkit.analysis.audit import _sample_pairs
+    from labkit.sim.metrics import sample_pairs
+
+    for n in (2, 3, 57, 99_999):  # one compiled program, any number of active users
+        key = jax.random.fold_in(jax.random.PRNGKey(0), n)
+        assert np.array_equal(_sample_pairs(key, np.int32(n), 500), sample_pairs(key, n, 500))

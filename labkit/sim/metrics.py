@@ -301,13 +301,14 @@ def sample_pairs(key: Array, n_users: int, n_pairs: int) -> Int[Array, "n_pairs 
 
     Args:
       key: a ``jax.random`` key.
-      n_users: number of users (static int, at least 2).
+      n_users: number of users (at least 2; an int, or a traced integer under ``jax.jit``,
+        so one compiled program draws for any number of users).
       n_pairs: number of pairs to draw (static int).
 
     Pairs are drawn uniformly and independently (with replacement) among
     ordered pairs (i, j) with i != j; order is irrelevant to the Jaccard index.
     """
-    if n_users < 2:
+    if isinstance(n_users, int) and n_users < 2:
         raise ValueError(f"`n_users` must be at least 2 to form a pair, received {n_users}")
     # i from the n users; drawing j from the n - 1 other users and skipping over i
     # keeps j uniform without rejection sampling (which would need dynamic shapes).
