@@ -100,7 +100,7 @@ def test_the_check_rejects_real_data_error_that_stops_falling(table):
 def test_bad_setup_is_refused_with_the_field_named(tmp_path):
     path = tmp_path / "reproduce_strong_collapse.yaml"
     for setup, match in (("{sizes: [1, 2, 4]}", "setup.sizes"), ("{synthetic_fractions: [1.5]}", "setup.synthetic_fractions"),
-                         ("{model_sizes: [2.0]}", "setup.model_sizes")):
+                         ("{model_sizes: [2.0]}", "setup.model_sizes"), ("{replicates: 1}", "setup.replicates")):
         path.write_text(f"study: reproduce_strong_collapse\nsetup: {setup}\n")
         with pytest.raises(ConfigError, match=match):
             R.run(R.load(path))

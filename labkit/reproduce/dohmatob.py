@@ -126,6 +126,9 @@ def run_strong_collapse(spec: Reproduction) -> pd.DataFrame:
     for p in fractions:
         if not 0 <= p < 1:
             raise ConfigError(f"strong_collapse: setup.synthetic_fractions has {p}; a fraction lies in (0, 1)")
+    if s["replicates"] < 2 or s["replicate_batch"] < 1:
+        raise ConfigError(f"strong_collapse: setup.replicates = {s['replicates']} must be at least 2 (standard "
+                          f"errors) and setup.replicate_batch = {s['replicate_batch']} at least 1")
     for f in s["model_sizes"]:
         if f > 1:
             raise ConfigError(f"strong_collapse: setup.model_sizes has {f}; a model size m/d lies in (0, 1]")
