@@ -139,6 +139,10 @@ def check_supported(static: Static) -> None:
     if static.consumption != "repeat":
         raise ConfigError(f"consumption = {static.consumption!r}: the relaxed loop models only "
                           f"consumption = 'repeat' (allowed: repeat)")
+    dynamic = [name for name in world_mod.CREATOR_DYNAMICS if getattr(static, name) > 0]
+    if dynamic:
+        raise ConfigError(f"{dynamic[0]} = {getattr(static, dynamic[0])!r}: the relaxed loop models only creators "
+                          f"with fixed styles who never leave (allowed: 0)")
     if static.bonus_scope != "global":
         raise ConfigError(f"bonus_scope = {static.bonus_scope!r}: the relaxed loop models only the "
                           f"catalog-wide exposure bonus (allowed: global)")

@@ -138,8 +138,14 @@ class Config:
         return Params(**{name: jnp.float32(values[name]) for name in PARAM_LEVERS})
 
     def hash(self) -> str:
-        """A short stable digest of the resolved config, used to address results."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """A short stable digest of the resolved config, used to address results.
+
+        A lever declared with ``hashed_at_default=False`` counts only when it is not at its
+        default, so a lever added later leaves the addresses of earlier results as they were.
+        """
+        values = {name: value for name, value in self.to_dict().items()
+                  if LEVERS[name].hashed_at_default or value != LEVERS[name].default}
+        blob = json.dumps(values, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -155,6 +161,12 @@ def _check_consistency(values: dict[str, Any], where: str) -> None:
     if values["slate_size"] > values["initial_items"]:
         refuse("slate_size", f"exceeds the items alive at the start, initial_items = "
                              f"{values['initial_items']}; allowed: 1..{values['initial_items']}")
+    if values["creator_exit_share"] > 0 and values["creator_exit_window"] > values["rounds"]:
+        refuse("creator_exit_window", f"is longer than the run, rounds = {values['rounds']}: no creator would "
+                                      f"ever be judged; allowed with creator_exit_share > 0: 1..{values['rounds']}")
+    if values["creator_entry_rate"] > 0 and values["creator_exit_share"] == 0:
+        refuse("creator_entry_rate", "needs creators who leave (new creators take the places of those who left); "
+                                     "allowed with creator_exit_share = 0: 0")
 
 
 def params_grid(config: Config, grid: Mapping[str, list[float]]) -> tuple[Params, list[dict]]:

@@ -35,6 +35,9 @@ class Lever:
     low_open: bool = False  # True: the lower bound itself is not allowed
     choices: Collection[str] | None = None  # a registry (its keys) or a tuple of names
     label: str | None = None  # axis label of figures (units or meaning); None: the name
+    # False for a lever added after results were stored by config hash: at its default it stays
+    # out of the hash, so every configuration written before it keeps its address
+    hashed_at_default: bool = True
 
     def allowed(self) -> str:
         """Say in words which values this lever accepts."""

@@ -77,7 +77,8 @@ def create(key: Array, state: State, static: Static, params: Params) -> State:
     if static.new_items == 0:
         return state
     k_human, k_synth, k_coin = jax.random.split(key, 3)
-    human, creator = world_mod.human_items(k_human, state.creators, static.new_items, params)
+    human, creator = world_mod.human_items(k_human, world_mod.creating(state.creators, static),
+                                           static.new_items, params)
     synth = gen_mod.sample(k_synth, state.generator, static.new_items, params.generator_temperature)
     is_synthetic = jax.random.uniform(k_coin, (static.new_items,)) < params.synthetic_share
     features = jnp.where(is_synthetic[:, None], synth, human)
@@ -102,6 +103,8 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
        (synthetic item, organic exposure, influenced user) (:mod:`labkit.sim.data`);
     6. retraining: the recommender on the data strategy's rows (incrementally where it
        has an ``update``), the running training totals, and the GenAI by its objective;
+       creators react to the impressions and clicks their items got (adapt, leave, enter:
+       :func:`labkit.sim.world.react`);
     7. measurement: every metric of :data:`labkit.sim.measure.METRICS`.
 
     Args:
@@ -171,8 +174,11 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
         rec_state = recommender.fit(state.recommender, training, Observation(catalog, users), k_fit, static, params)
     totals = data_mod.update_totals(state.training, log, catalog, state.round, static, params)
     generator = refit_generator(state.generator, consumed_features, choice.clicked, predicted_share, catalog, static)
+    # ... and the creators, to what their items got (entry's draws: a key apart from the six)
+    creators = world_mod.react(jax.random.fold_in(key, 6), state.creators, catalog, slate.items, choice.clicked,
+                               consumed_item, consumed_features, state.round, static, params)
 
-    new_state = State(round=state.round + 1, catalog=catalog, creators=state.creators, users=users,
+    new_state = State(round=state.round + 1, catalog=catalog, creators=creators, users=users,
                       generator=generator, recommender=rec_state, log=log, exposure=exposure, training=totals,
                       history=history)
 
