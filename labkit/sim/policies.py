@@ -364,9 +364,10 @@ LEVERS = (
     Lever("score_units", STATIC, str, "raw",
           "units of beta, thompson's spread, novelty_weight and temperature: raw = the recommender's scores; "
           "standardized = each user's scores centred and divided by their std over live items, so one value "
-          "means the same strength under every recommender", choices=SCORE_UNITS),
+          "means the same strength under every recommender", choices=SCORE_UNITS,
+          hashed_at_default=False),
     Lever("bonus_scope", STATIC, str, "global",
           "whose impressions the ucb/thompson exposure bonus and the novelty reward count: global = every "
           "user's (the same bonus for all, exploration synchronized); per_user = the user's own",
-          choices=BONUS_SCOPES),
+          choices=BONUS_SCOPES, hashed_at_default=False),
 )
