@@ -10,12 +10,16 @@ rounds' exposure entropy (within-round), the catalog coverage of all impressions
 
     python scripts/bonus_units.py                      # the table of docs/mitigation-units.md
     python scripts/bonus_units.py --recommender mf
+    python scripts/bonus_units.py --cost               # one round's recommendation, timed per lever value
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from labkit.analysis.tables import late_window
@@ -40,11 +44,41 @@ def measure(config: Config, grid: dict, seeds: list[int]) -> dict[str, np.ndarra
             "ctr": np.asarray(metrics["ctr"])[..., -late:].mean(-1)}
 
 
+def cost() -> None:
+    """Median wall time of one round's ``recommend`` (ucb, mf; 4096 users x 10000 items,
+    blocks of 1024, 20 logged rounds of random slates) for each units and scope."""
+    from labkit.sim import loop
+    from labkit.sim.policies import SlateContext
+    from labkit.sim.recommenders import Observation
+
+    base = dict(n_users=4096, n_items=10000, initial_items=10000, slate_size=10, rounds=20, policy="ucb",
+                recommender="mf", block_users=1024)
+    for units in ("raw", "standardized"):
+        for scope in ("global", "per_user"):
+            c = Config.from_dict(base, score_units=units, bonus_scope=scope)
+            s = jax.jit(lambda k: loop.init_state(k, c.static, c.params))(jax.random.key(0))
+            items = jax.random.randint(jax.random.key(1), s.log.item.shape, 0, c.n_items)
+            log = s.log._replace(item=items, uid=s.catalog.uid[items], round=jnp.arange(c.rounds))
+            context = SlateContext(alive=s.catalog.alive, exposure=s.exposure, features=s.catalog.features)
+            run = jax.jit(lambda k, log: loop.recommend(k, s.recommender, Observation(s.catalog, s.users), context,
+                                                        c.static, c.params, log=log)[0].items)
+            run(jax.random.key(2), log).block_until_ready()
+            times = []
+            for i in range(5):
+                start = time.perf_counter()
+                run(jax.random.key(i), log).block_until_ready()
+                times.append(time.perf_counter() - start)
+            print(f"{units:12} {scope:8} median {sorted(times)[2] * 1e3:.0f} ms", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recommender", default="content")
     parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--cost", action="store_true", help="time one round's recommendation instead")
     args = parser.parse_args()
+    if args.cost:
+        return cost()
     seeds = list(range(args.seeds))
     base = Config.from_dict({**WORLD, "recommender": args.recommender})
     greedy = measure(base, {"beta": [0.0]}, seeds)

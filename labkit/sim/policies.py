@@ -41,6 +41,7 @@ new array is one ``block x items`` count beside the block's scores; the state ke
 ``users x items`` table): an item the user has not been shown gets the full bonus, and
 among those the user's own scores decide, so exploration is not synchronized. The novelty
 reward then reads ``-log`` of the user's own add-one smoothed exposure share.
+``docs/mitigation-units.md`` measures both levers, and the herding regime, on one world.
 """
 
 from __future__ import annotations
