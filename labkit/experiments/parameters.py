@@ -62,6 +62,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_ctr_loss": _share(),
     "tune_lr": _positive(),
     "relax_temperature": _positive(),
+    "catalog": ((lambda value: value in ("lifetime", "so_far")), "one of 'lifetime', 'so_far'"),
+    "movielens": ((lambda value: isinstance(value, bool)), "True or False"),
 }
 
 
