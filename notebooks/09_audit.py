@@ -48,7 +48,7 @@ movielens = True  # also audit MovieLens 100K (fetched into the data cache on fi
 # %%
 from IPython.display import Image, display
 
-from labkit.experiments.audits import audit_movielens, audit_study
+from labkit.analysis.audit_study import audit_movielens, audit_study
 from labkit.experiments.parameters import check as check_parameters
 
 check_parameters("09_audit", scale=scale, out_dir=out_dir, experiment=experiment, catalog=catalog,

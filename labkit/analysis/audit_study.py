@@ -1,6 +1,6 @@
 """Study 09's runs: a study's worlds simulated with their logs kept, then audited as a real log is.
 
-    from labkit.experiments.audits import audit_study, audit_movielens
+    from labkit.analysis.audit_study import audit_study, audit_movielens
     alarms, reports = audit_study("experiments/collapse.yaml", "default", "results/09_audit")
     movielens = audit_movielens("results/09_audit")
 
