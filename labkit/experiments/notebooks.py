@@ -41,6 +41,7 @@ import os
 import platform
 import re
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,12 +209,17 @@ def run_notebooks(notebooks: Sequence[Path], out_root: Path, parameters: Mapping
     last = [p for p in notebooks if p.name.startswith(WRITE_UP_PREFIX)]
     position = {p: i for i, p in enumerate(notebooks, 1)}
 
+    lock = threading.Lock()  # one line at a time from the notebooks running side by side
+
+    def say(line: str) -> None:
+        with lock:
+            log(line, flush=True)
+
     def one(notebook: Path) -> Done:
         i = position[notebook]
-        log(f"[{i}/{len(notebooks)}] {notebook.name} ...", flush=True)
+        say(f"[{i}/{len(notebooks)}] {notebook.name} ...")
         result = run_notebook(notebook, out_root, parameters, cwd=cwd, kernel=kernel, progress=progress)
-        log(f"[{i}/{len(notebooks)}] {notebook.name}: {result.wall_time_s:.1f} s -> {result.output}",
-            flush=True)
+        say(f"[{i}/{len(notebooks)}] {notebook.name}: {result.wall_time_s:.1f} s -> {result.output}")
         return result
 
     for batch, width in ((studies, workers), (last, 1)):
