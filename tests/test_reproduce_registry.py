@@ -4,6 +4,8 @@ imports only what the papers share (never the package that gathers them)."""
 import ast
 from pathlib import Path
 
+import pytest
+
 from labkit import reproduce as R
 
 PACKAGE = Path(R.__file__).parent
@@ -47,3 +49,10 @@ def test_a_reproduction_file_is_read_by_the_study_loader_errors_included(tmp_pat
     bad.write_text("study: reproduce_generator\nscales: [tiny]\n")
     with pytest.raises(ConfigError, match=r"scales must be a mapping"):
         R.load(bad)
+
+
+def test_find_claim_names_the_claims_when_none_starts_so():
+    verdict = {"name": "toy", "claims": [{"claim": "variance falls"}, {"claim": "tails thin"}]}
+    assert R.find_claim(verdict, "tails") == {"claim": "tails thin"}
+    with pytest.raises(KeyError, match="no claim of 'toy' starts with 'mean'.*variance falls"):
+        R.find_claim(verdict, "mean")

@@ -54,8 +54,8 @@ from labkit.reproduce import alemohammad, chaney, dohmatob, gerstgrasser, he_xu_
 from labkit.reproduce.alemohammad import check_mad, figure_mad, run_mad, variance_law
 from labkit.reproduce.chaney import (check_chaney, consumption_history, figure_chaney, run_chaney,
                                      simulate_with_startup, startup_phase)
-from labkit.reproduce.common import (EXPERIMENTS, Paper, Reproduction, generation_weights, mixed_weights,
-                                     read_reproduction, summary)
+from labkit.reproduce.common import (EXPERIMENTS, Paper, Reproduction, find_claim, generation_weights,
+                                     mixed_weights, read_reproduction, summary)
 from labkit.reproduce.dohmatob import check_strong_collapse, figure_strong_collapse, run_strong_collapse
 from labkit.reproduce.gerstgrasser import check_accumulate, figure_accumulate, regression_errors, run_accumulate
 from labkit.reproduce.he_xu_cheng import (check_golden_ratio, figure_golden_ratio, optimal_weight,

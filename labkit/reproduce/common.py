@@ -257,6 +257,15 @@ def _verdict(name: str, citation: str, claims: list[dict]) -> dict:
     return {"name": name, "paper": citation, "passed": bool(tested) and all(tested), "claims": claims}
 
 
+def find_claim(verdict: Mapping[str, Any], start: str) -> dict:
+    """The claim of a check's verdict whose text starts with ``start`` (the first one)."""
+    found = [c for c in verdict["claims"] if c["claim"].startswith(start)]
+    if not found:
+        raise KeyError(f"no claim of {verdict['name']!r} starts with {start!r}; its claims: "
+                       f"{[c['claim'] for c in verdict['claims']]}")
+    return found[0]
+
+
 def summary(verdicts: Sequence[dict]) -> pd.DataFrame:
     """The pass/fail table: one row per claim of each reproduction's check."""
     rows = []
