@@ -549,13 +549,20 @@ def _holm(p_values: np.ndarray, alpha: float) -> np.ndarray:
 def verdicts(trend_table: pd.DataFrame, alpha: float = 0.05) -> dict[str, str]:
     """Each diversity metric of group ``all`` (:data:`COLLAPSE_DIRECTION`) with a trend test:
     ``"towards collapse"`` or ``"away from collapse"`` where its trend is significant after
-    Holm's correction over those metrics, else ``"no significant trend"``."""
+    Holm's correction over those metrics, else ``"no significant trend"``; and the engagement
+    metric (:func:`engagement_metric`), where tested: ``"falling"`` when its trend is
+    significantly down (alpha, uncorrected), else ``"holds"``."""
     rows = trend_table[trend_table["group"] == "all"].set_index("metric")
     tested = rows.loc[[m for m in COLLAPSE_DIRECTION if m in rows.index]].dropna(subset=["p_value"])
     significant = _holm(tested["p_value"].to_numpy(), alpha)
     toward = np.sign(tested["tau"].to_numpy()) == np.array([COLLAPSE_DIRECTION[m] for m in tested.index])
-    return {metric: ("no significant trend" if not sig else "towards collapse" if tow else "away from collapse")
-            for metric, sig, tow in zip(tested.index, significant, toward)}
+    out = {metric: ("no significant trend" if not sig else "towards collapse" if tow else "away from collapse")
+           for metric, sig, tow in zip(tested.index, significant, toward)}
+    engaged = engagement_metric(trend_table)
+    if engaged in rows.index and not np.isnan(rows.loc[engaged, "p_value"]):
+        falls = rows.loc[engaged, "p_value"] <= alpha and rows.loc[engaged, "tau"] < 0
+        out[engaged] = "falling" if falls else "holds"
+    return out
 
 
 def alarm(trend_table: pd.DataFrame, alpha: float = 0.05) -> tuple[bool, str]:
@@ -568,18 +575,17 @@ def alarm(trend_table: pd.DataFrame, alpha: float = 0.05) -> tuple[bool, str]:
     user) does not fall significantly. Returns (fired, summary).
     """
     rows = trend_table[trend_table["group"] == "all"].set_index("metric")
-    tested = rows.loc[[m for m in COLLAPSE_DIRECTION if m in rows.index]].dropna(subset=["p_value"])
     verdict = verdicts(trend_table, alpha)
-    collapsing = [m for m in tested.index if verdict[m] == "towards collapse"]
-    recovering = [m for m in tested.index if verdict[m] == "away from collapse"]
+    collapsing = [m for m, said in verdict.items() if said == "towards collapse"]
+    recovering = [m for m, said in verdict.items() if said == "away from collapse"]
     engaged = engagement_metric(trend_table)
     engagement = rows.loc[engaged] if engaged in rows.index else None
-    falls = engagement is not None and engagement["p_value"] <= alpha and engagement["tau"] < 0
+    falls = verdict.get(engaged) == "falling"
     lines = []
     if collapsing and not falls:
         lines.append(f"ALARM: diversity is falling while engagement holds. Moving towards collapse "
                      f"(Mann-Kendall, Holm-corrected, alpha {alpha}): "
-                     + ", ".join(f"{m} (tau {tested.loc[m, 'tau']:+.2f}, p {tested.loc[m, 'p_value']:.3g})"
+                     + ", ".join(f"{m} (tau {rows.loc[m, 'tau']:+.2f}, p {rows.loc[m, 'p_value']:.3g})"
                                  for m in collapsing) + ".")
     elif collapsing:
         lines.append("Diversity is falling, but so is engagement: a shrinking log, not the silent failure. "

@@ -62,7 +62,8 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 _BANDS = {"homogenization": ("homogenization_low", "homogenization_high")}
 _NOT_PANELS = {"period", "period_index", "group", *(c for band in _BANDS.values() for c in band)}
-_MARK = {"towards collapse": "towards collapse \u25bc", "away from collapse": "away from collapse \u25b2"}
+_MARK = {"towards collapse": "towards collapse \u25bc", "away from collapse": "away from collapse \u25b2",
+         "falling": "falling \u25bc", "holds": "holds"}
 
 
 def panel_metrics(periods: pd.DataFrame) -> list[str]:
@@ -78,7 +79,6 @@ def audit_figure(result: Audit, columns: int = 3) -> Figure:
     periods = result.periods
     metrics = panel_metrics(periods)
     verdict = verdicts(result.trends, result.info.get("alpha", 0.05))
-    engaged = engagement_metric(periods)
     groups = list(dict.fromkeys(periods["group"]))
     colours = dict(zip(groups, sns.color_palette(n_colors=len(groups))))
     rows = -(-len(metrics) // columns)
@@ -98,7 +98,7 @@ def audit_figure(result: Audit, columns: int = 3) -> Figure:
                 ax.fill_between(frame["period_index"], frame[low], frame[high], color=colours[group],
                                 alpha=0.2, linewidth=0)
         name, units = LABELS.get(metric, (metric.replace("_", " "), ""))
-        said = _MARK.get(verdict.get(metric, ""), "") if metric != engaged else _engagement(result)
+        said = _MARK.get(verdict.get(metric, ""), "")
         ax.set_title(f"{name}\n{said}" if said else name, color="#b2182b" if said.startswith("towards") else "black")
         ax.set_ylabel(units)
         ax.set_xticks(ticks, labels.set_index("period_index").loc[ticks, "period"], rotation=30, ha="right")
@@ -112,16 +112,6 @@ def audit_figure(result: Audit, columns: int = 3) -> Figure:
     fig.suptitle("Collapse audit: " + ("ALARM, diversity falls while engagement holds" if result.alarm
                                        else "no alarm"))
     return fig
-
-
-def _engagement(result: Audit) -> str:
-    """The engagement panel's verdict, as the alarm reads it: falling when its trend is
-    significantly down, else holding."""
-    row = result.trends[(result.trends["group"] == "all") & (result.trends["metric"] == engagement_metric(result.trends))]
-    if not len(row) or pd.isna(row["p_value"].iloc[0]):
-        return ""
-    falls = row["p_value"].iloc[0] <= result.info.get("alpha", 0.05) and row["tau"].iloc[0] < 0
-    return "falling \u25bc" if falls else "holds"
 
 
 def _number(value) -> str:
@@ -153,7 +143,8 @@ def report_blocks(result: Audit, log: Sequence[str], figure: str) -> list[tuple]
                    "verdict"],
          [[LABELS.get(r.metric, (r.metric,))[0], str(r.n_periods), _number(r.tau), _number(r.p_value),
            _number(r.slope), f"[{_number(r.slope_low)}, {_number(r.slope_high)}]",
-           verdict.get(r.metric, f"engagement: {_engagement(result)}" if r.metric == engaged else "")]
+           f"engagement: {_MARK[verdict[r.metric]]}" if r.metric == engaged and r.metric in verdict
+           else verdict.get(r.metric, "")]
           for r in trends.itertuples()]),
     ]
 
