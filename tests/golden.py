@@ -52,6 +52,10 @@ CASES: dict[str, dict[str, Any]] = {
                                           temperature=2.0, block_users=24),
 }
 SEEDS = (0, 1)
+# Metrics added to the loop after the table was written: computed, not compared (they change
+# no other number: every pinned metric and the state digest still match bit for bit). The
+# next ``--write`` pins them; empty this tuple in that commit.
+UNPINNED_METRICS = ("slate_overlap", "cumulative_exposure_entropy", "cumulative_coverage")
 GRID_CASE = "epsilon_greedy-content grid"
 GRID = {"epsilon": [0.0, 0.5], "drift": [0.0, 0.3]}
 REPRODUCTIONS = ("generator", "accumulate", "chaney", "degenerate")
@@ -73,24 +77,27 @@ def _state_digest(state) -> dict[str, Any]:
             "log.items": _hex(np.asarray(state.log.item, np.float64).sum(axis=(-3, -2, -1)))}
 
 
-def simulation_case(name: str) -> dict[str, Any]:
-    """The metrics (every round, every seed) and a final-state digest of one case."""
+def _metrics(metrics, unpinned: tuple[str, ...]) -> dict[str, Any]:
+    return {m: _hex(metrics[m]) for m in sorted(metrics) if m not in unpinned}
+
+
+def simulation_case(name: str, unpinned: tuple[str, ...] = UNPINNED_METRICS) -> dict[str, Any]:
+    """The metrics (every round, every seed; not those of ``unpinned``) and a final-state digest of one case."""
     import labkit
 
     config = labkit.Config.from_dict({**WORLD, **CASES[name]})
     state, metrics = labkit.simulate_seeds(config, SEEDS)
-    return {"metrics": {m: _hex(metrics[m]) for m in sorted(metrics)}, "state": _state_digest(state)}
+    return {"metrics": _metrics(metrics, unpinned), "state": _state_digest(state)}
 
 
-def grid_case() -> dict[str, Any]:
+def grid_case(unpinned: tuple[str, ...] = UNPINNED_METRICS) -> dict[str, Any]:
     """A vmapped 2 x 2 grid of param levers."""
     import labkit
 
     config = labkit.Config.from_dict({**WORLD, "policy": "epsilon_greedy", "recommender": "content"})
     params, points = labkit.params_grid(config, GRID)
     state, metrics = labkit.simulate_grid(config, params, SEEDS)
-    return {"points": points, "metrics": {m: _hex(metrics[m]) for m in sorted(metrics)},
-            "state": _state_digest(state)}
+    return {"points": points, "metrics": _metrics(metrics, unpinned), "state": _state_digest(state)}
 
 
 def _table_digest(table) -> dict[str, Any]:
@@ -133,8 +140,8 @@ def compute() -> dict[str, Any]:
     return {
         "about": "tests/golden.py: labkit's numbers on fixed tiny worlds; compared bit for bit",
         "jax": jax.__version__,
-        "simulations": {name: simulation_case(name) for name in CASES},
-        "grid": grid_case(),
+        "simulations": {name: simulation_case(name, unpinned=()) for name in CASES},
+        "grid": grid_case(unpinned=()),
         "reproductions": {name: reproduction_case(name, reproduction_table(name)) for name in REPRODUCTIONS},
     }
 

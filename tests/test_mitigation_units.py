@@ -5,8 +5,8 @@ items each round while a per-user one does not.
 
 One compiled call per (recommender, scope): the strengths of a test run together under
 ``jax.vmap`` (``labkit.simulate_grid``), over several seeds. ``coverage`` here is
-cumulative: the share of live items shown at least once in the run (the final state's
-impression counts), not the ``coverage`` metric, which reads one round's slates.
+cumulative: the ``cumulative_coverage`` metric of the last round (the share of live items
+shown at least once in the run), not the ``coverage`` metric, which reads one round's slates.
 """
 
 import jax
@@ -34,10 +34,9 @@ def run(points, **levers):
     grid = [config.replace(beta=0.0).replace(**points[name]) for name in points]
     params = jax.tree.map(lambda *xs: np.stack(xs), *[c.params for c in grid])
     state, metrics = labkit.simulate_grid(config, params, SEEDS)
-    alive, shown = np.asarray(state.catalog.alive), np.asarray(state.exposure) > 0
     entropy = np.asarray(metrics["exposure_entropy"])[:, :, LATE].mean(axis=2)
-    coverage = (alive & shown).sum(axis=2) / alive.sum(axis=2)
-    return {name: (entropy[i], coverage[i]) for i, name in enumerate(points)}, state
+    coverage = np.asarray(metrics["cumulative_coverage"])[:, :, -1]
+    return {name: (entropy[i], coverage[i]) for i, name in enumerate(points)}, (state, metrics)
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +76,20 @@ def test_a_global_bonus_narrows_each_round_at_high_strength_and_a_per_user_one_d
     np.testing.assert_array_equal(per_user["greedy"][0], greedy)  # no bonus: the scope changes nothing
 
 
+def test_cumulative_metrics_read_the_final_states_impressions(content_per_user):
+    state, metrics = content_per_user[1]
+    alive, exposure = np.asarray(state.catalog.alive), np.asarray(state.exposure)
+    np.testing.assert_allclose(np.asarray(metrics["cumulative_coverage"])[..., -1],
+                               ((exposure > 0) & alive).sum(-1) / alive.sum(-1), rtol=1e-6)
+    p = np.where(alive, exposure, 0) / np.where(alive, exposure, 0).sum(-1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(metrics["cumulative_exposure_entropy"])[..., -1],
+                               -(p * np.log(np.where(p > 0, p, 1))).sum(-1), rtol=1e-5)
+    overlap = np.asarray(metrics["slate_overlap"])
+    assert (overlap >= 0).all() and (overlap <= 1).all()
+
+
 def test_own_exposure_counts_the_impressions_the_catalog_wide_exposure_counts(content_per_user):
-    state = jax.tree.map(lambda x: x[1, 2], content_per_user[1])  # one point, one seed
+    state = jax.tree.map(lambda x: x[1, 2], content_per_user[1][0])  # one point, one seed
     users = np.arange(WORLD["n_users"])
     np.testing.assert_array_equal(np.asarray(jax.jit(own_exposure)(state.log, state.catalog, users)).sum(axis=0),
                                   np.asarray(state.exposure))

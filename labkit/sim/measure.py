@@ -36,11 +36,13 @@ class RoundView(NamedTuple):
     consumed_utility: Float[Array, "users"]
     popularity_before: Float[Array, "items"]  # impressions per slot before this round
     exposure: Float[Array, "items"]  # this round's impressions per slot
+    exposure_so_far: Float[Array, "items"]  # impressions per slot since its item was created, this round's included
     consumption: Float[Array, "items"]  # this round's clicks per slot
     exposure_topics: Float[Array, "topics"]
     consumption_topics: Float[Array, "topics"]
     history: Int[Array, "n rounds"]  # the sampled users' clicked serial numbers, sorted
-    pairs: Int[Array, "p 2"] | None  # rows of ``history`` paired; None: a single user
+    pairs: Int[Array, "p 2"] | None  # rows of ``history`` (and of ``pair_slates``) paired; None: a single user
+    pair_slates: Int[Array, "n k"]  # the sampled users' slates this round, in ``history``'s row order
 
 
 class Metric(NamedTuple):
@@ -55,6 +57,12 @@ def _homogenization(r: RoundView) -> Float[Array, ""]:
     if r.pairs is None:
         return jnp.float32(0.0)
     return M.jaccard_homogenization(r.history, r.pairs, presorted=True)
+
+
+def _slate_overlap(r: RoundView) -> Float[Array, ""]:
+    if r.pairs is None:
+        return jnp.float32(0.0)
+    return M.jaccard_homogenization(r.pair_slates, r.pairs)
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in [
@@ -73,6 +81,16 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("long_tail_share", "long-tail exposure (share, bottom 80%)",
            lambda r: M.long_tail_share(r.exposure, r.catalog.alive, popularity=r.popularity_before)),
     Metric("homogenization", "homogenization (Jaccard, user pairs)", _homogenization),
+    # Diversity has two readings that a mitigation can move in opposite directions: within the
+    # round (exposure_entropy, coverage, and how alike two users' slates are: slate_overlap) and
+    # over the run (each live item's impressions since it was created). A bonus every user
+    # shares can send all users to the same few least-shown items each round: each round
+    # narrows while the run's coverage grows (docs/mitigation-units.md).
+    Metric("slate_overlap", "slate overlap (Jaccard of this round's slates, user pairs)", _slate_overlap),
+    Metric("cumulative_exposure_entropy", "cumulative exposure entropy (nats, impressions so far)",
+           lambda r: M.entropy(r.exposure_so_far, r.catalog.alive)),
+    Metric("cumulative_coverage", "cumulative coverage (share of live items shown so far)",
+           lambda r: M.coverage(r.exposure_so_far, r.catalog.alive)),
     Metric("intra_list_diversity", "intra-list diversity (mean cosine distance)",
            lambda r: M.intra_list_diversity(r.slate_features)),
     Metric("novelty", "novelty (bits per exposure)",
@@ -103,12 +121,16 @@ def view(catalog: Catalog, users: Users, training: data_mod.TrainingTotals, hist
          consumed_utility: Float[Array, "users"], popularity_before: Float[Array, "items"], key: Array,
          n_pairs: int) -> RoundView:
     """The round as the metrics read it: per-slot and per-topic counts, and the user pairs
-    homogenization compares (``n_pairs`` drawn with ``key``; only their rows of ``history``
-    are kept, renumbered 0..2p-1, already sorted)."""
+    homogenization and slate overlap compare (``n_pairs`` drawn with ``key``; only their
+    rows of ``history`` and ``slate`` are kept, renumbered 0..2p-1, histories already sorted).
+    The impressions so far are ``popularity_before`` plus this round's, as the loop's
+    ``State.exposure`` after the round."""
     n_users, n_items = history.shape[0], catalog.alive.shape[0]
+    exposure = jnp.zeros(n_items).at[slate.reshape(-1)].add(1.0)
+    pair_slates = slate
     if n_users > 1:
-        sampled = M.sample_pairs(key, n_users, n_pairs)
-        history = history[sampled.reshape(-1)]
+        sampled = M.sample_pairs(key, n_users, n_pairs).reshape(-1)
+        history, pair_slates = history[sampled], slate[sampled]
         pairs = jnp.arange(2 * n_pairs).reshape(n_pairs, 2)
     else:
         pairs = None
@@ -116,11 +138,11 @@ def view(catalog: Catalog, users: Users, training: data_mod.TrainingTotals, hist
         catalog=catalog, users=users, training=training, slate=slate, slate_features=slate_features,
         clicked=clicked, consumed_item=consumed_item, consumed_utility=consumed_utility,
         popularity_before=popularity_before,
-        exposure=jnp.zeros(n_items).at[slate.reshape(-1)].add(1.0),
+        exposure=exposure, exposure_so_far=popularity_before + exposure,
         consumption=jnp.zeros(n_items).at[jnp.maximum(consumed_item, 0)].add(clicked.astype(jnp.float32)),
         exposure_topics=slate_features.sum(axis=(0, 1)),
         consumption_topics=(clicked[:, None] * consumed_features).sum(axis=0),
-        history=history, pairs=pairs)
+        history=history, pairs=pairs, pair_slates=pair_slates)
 
 
 def round_metrics(round_view: RoundView) -> dict[str, Float[Array, ""]]:
