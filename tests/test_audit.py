@@ -178,6 +178,24 @@ def test_duplicate_rows_are_kept_by_default_and_dropped_on_request():
     assert _row(kept, "all", 0)["interactions"] == 5 and _row(dropped, "all", 0)["interactions"] == 4
 
 
+@pytest.mark.parametrize("time_kind", ["int", "integral float", "fractional float", "datetime", "text"])
+def test_duplicate_rows_are_the_rows_pandas_calls_duplicated(time_kind):
+    # audit finds repeats by sorting integer keys (one int64 key when the times are
+    # integers); every kind of time column must mark exactly pandas' rows, first kept.
+    from labkit.analysis.audit import _duplicated
+
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        n = int(rng.integers(1, 40))
+        log = pd.DataFrame({"u": rng.integers(0, 3, n), "i": rng.integers(0, 3, n), "t": rng.integers(0, 3, n)})
+        log["t"] = {"int": log.t, "integral float": log.t.astype(float), "fractional float": log.t / 2,
+                    "datetime": pd.to_datetime(log.t, unit="D"), "text": log.t.astype(str)}[time_kind]
+        users, _ = pd.factorize(log.u)
+        items, item_ids = pd.factorize(log.i)
+        found = _duplicated(users, items, len(item_ids), log.t)
+        assert (found == log.duplicated(["u", "i", "t"]).to_numpy()).all()
+
+
 def test_cli_audit_writes_tables_and_manifest_and_prints_the_verdict(tmp_path, capsys):
     from labkit.cli import main
 

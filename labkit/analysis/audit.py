@@ -233,9 +233,59 @@ def _counts(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int) -> np
 
 
 def _distinct(keys: np.ndarray) -> np.ndarray:
-    """The distinct values of ``keys``, sorted (``np.unique``'s answer; pandas' hash table then
-    a sort of the distinct values only is several times faster on millions of rows)."""
-    return np.sort(pd.unique(keys))
+    """The distinct values of ``keys``, sorted (``np.unique``'s answer, from one plain sort:
+    numpy's vectorized sort of int64 keys is an order of magnitude faster than a hash table
+    on tens of millions of rows, and its cost grows as n log n with a small constant)."""
+    ordered = np.sort(keys)
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(ordered) else ordered
+
+
+def _integer_times(times: pd.Series) -> np.ndarray | None:
+    """The time column as int64 when it holds integers (or integral floats, or naive
+    datetimes), else None."""
+    values = times.to_numpy()
+    if values.dtype.kind == "M":
+        return values.view(np.int64)
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64)
+    if values.dtype.kind == "f" and np.isfinite(values).all() and (values == np.round(values)).all() \
+            and np.abs(values).max(initial=0) < 2**62:
+        return values.astype(np.int64)
+    return None
+
+
+def _duplicated(user: np.ndarray, item: np.ndarray, n_items: int, times: pd.Series) -> np.ndarray:
+    """Rows whose user, item and time repeat an earlier row's (``DataFrame.duplicated``'s
+    answer, first kept), by sorting integer keys rather than hashing the three columns.
+
+    With integer times whose span fits, (user, item, time) is one int64 key: one sort
+    finds whether any row repeats (the usual answer is none), and a stable argsort marks
+    every repeat but the first. Otherwise only rows whose (user, item) pair occurs more
+    than once can repeat one, and pandas hashes those rows alone."""
+    key = user.astype(np.int64) * n_items + item
+    duplicate = np.zeros(len(key), dtype=bool)
+    moments = _integer_times(times)
+    if moments is not None:
+        start = int(moments.min())
+        span = int(moments.max()) - start + 1
+        if (int(key.max()) + 1) * span < 2**62:
+            full = key * span + (moments - start)
+            ordered = np.sort(full)
+            if not (ordered[1:] == ordered[:-1]).any():
+                return duplicate
+            order = np.argsort(full, kind="stable")
+            duplicate[order[1:][full[order][1:] == full[order][:-1]]] = True
+            return duplicate
+    order = np.argsort(key, kind="stable")
+    repeat = key[order][1:] == key[order][:-1]
+    in_run = np.zeros(len(key), dtype=bool)
+    in_run[1:] |= repeat
+    in_run[:-1] |= repeat
+    candidates = np.sort(order[in_run])
+    if len(candidates):
+        pairs = pd.DataFrame({"key": key[candidates], "time": times.to_numpy()[candidates]})
+        duplicate[candidates] = pairs.duplicated(keep="first").to_numpy()
+    return duplicate
 
 
 def _seen_mask(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int, catalog: str = "so_far"
@@ -262,13 +312,13 @@ _jit_concentration = jax.jit(_concentration)
 
 
 @partial(jax.jit, static_argnames="head_fraction")
-def _item_metrics(counts, seen, past, padded_items, head_fraction: float) -> dict[str, jax.Array]:
+def _item_metrics(counts, seen, past, head_fraction: float) -> dict[str, jax.Array]:
     """Every per-item metric of each period, in one compiled program (one compile per log shape).
 
     ``long_tail_share``: the head is ranked over the items seen before the period by the
     earlier periods' counts; long_tail_share ranks and measures over that earlier catalog,
     and its head's total is then set against everything consumed, new items included
-    (they are tail). ``novelty``: the period's items (``padded_items``, -1 padding)
+    (they are tail). ``novelty``: the period's item counts (as weights of every item)
     against the earlier counts.
     """
     before = jnp.concatenate([jnp.zeros_like(seen[:1]), seen[:-1]])
@@ -277,17 +327,7 @@ def _item_metrics(counts, seen, past, padded_items, head_fraction: float) -> dic
         masked, past, before)
     head = masked.sum(axis=1) * (1.0 - earlier_tail)
     return {**_concentration(counts, seen), "long_tail_share": (counts.sum(axis=1) - head) / counts.sum(axis=1),
-            "novelty": jax.vmap(novelty)(padded_items, past, seen)}
-
-
-def _padded_by_period(period: np.ndarray, items: np.ndarray, n_periods: int, width: int) -> np.ndarray:
-    """periods x width: row t lists the items of the rows in period t, padded with -1."""
-    order = np.argsort(period, kind="stable")
-    sizes = np.bincount(period, minlength=n_periods)
-    padded = np.full((n_periods, width), -1, dtype=np.int64)
-    column = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    padded[period[order], column] = items[order]
-    return padded
+            "novelty": jax.vmap(lambda c, p, s: novelty(jnp.arange(c.shape[0]), p, s, weights=c))(counts, past, seen)}
 
 
 # One compiled sampler for every period's number of active users (the same integers as an
@@ -295,25 +335,34 @@ def _padded_by_period(period: np.ndarray, items: np.ndarray, n_periods: int, wid
 _sample_pairs = jax.jit(sample_pairs, static_argnums=2)
 
 
-def _homogenization(period: np.ndarray, users: np.ndarray, items: np.ndarray, n_periods: int, n_items: int,
+def _user_sets(period: np.ndarray, users: np.ndarray, items: np.ndarray, n_items: int
+               ) -> tuple[np.ndarray, int]:
+    """The distinct (period, user, item) keys ``(period * n_users + user) * n_items + item``,
+    sorted, and ``n_users``: each (period, user)'s item set is a contiguous run."""
+    n_users = int(users.max()) + 1 if len(users) else 1
+    return _distinct((period.astype(np.int64) * n_users + users) * n_items + items), n_users
+
+
+def _homogenization(distinct: np.ndarray, n_users: int, n_periods: int, n_items: int,
                     n_pairs: int | None, key: jax.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean Jaccard of the period's item sets over pairs of users active in it, and its 95% CI.
 
-    All pairs when there are at most ``n_pairs`` (or ``n_pairs`` is None); otherwise
-    ``n_pairs`` pairs drawn with :func:`labkit.sim.metrics.sample_pairs`. Work is the
-    pairs' set sizes, never users x users.
+    ``distinct`` and ``n_users`` come from :func:`_user_sets`. All pairs when there are at
+    most ``n_pairs`` (or ``n_pairs`` is None); otherwise ``n_pairs`` pairs drawn with
+    :func:`labkit.sim.metrics.sample_pairs`. Work is one pass over the sets and the pairs'
+    set sizes, never users x users.
     """
     mean, low, high = (np.full(n_periods, np.nan) for _ in range(3))
-    if len(users) == 0:
+    if len(distinct) == 0:
         return mean, low, high
-    distinct = _distinct((period.astype(np.int64) * (users.max() + 1) + users) * n_items + items)
     key_user = distinct // n_items  # period * n_users + user: one set per (period, user)
+    first = np.concatenate([[True], key_user[1:] != key_user[:-1]])
+    all_starts = np.flatnonzero(first)
+    all_keys = key_user[first]
+    all_sizes = np.diff(np.append(all_starts, len(distinct)))
+    bounds = np.searchsorted(all_keys // n_users, np.arange(n_periods + 1))
     for t in range(n_periods):
-        start, stop = np.searchsorted(key_user // (users.max() + 1), [t, t + 1])
-        if stop == start:
-            continue
-        pair_keys, set_start, set_size = np.unique(key_user[start:stop], return_index=True, return_counts=True)
-        set_start = set_start + start
+        pair_keys, set_start, set_size = (x[bounds[t]:bounds[t + 1]] for x in (all_keys, all_starts, all_sizes))
         n_active = len(pair_keys)
         if n_active < 2:
             continue
@@ -338,23 +387,22 @@ def _homogenization(period: np.ndarray, users: np.ndarray, items: np.ndarray, n_
     return mean, low, high
 
 
-def _measure(period, users, items, all_period, n_periods, n_items, seen, past, head_fraction, n_pairs, key,
+def _measure(period, users, items, n_periods, n_items, seen, past, head_fraction, n_pairs, key,
              synthetic=None, ai=None, creator=None, n_creators=0, creator_seen=None) -> dict[str, np.ndarray]:
     """Every metric of one group's rows, one value per period."""
     counts = _counts(period, items, n_periods, n_items)
     rows = counts.sum(axis=1)
-    n_users = int(users.max()) + 1 if len(users) else 1
-    active_users = np.bincount(_distinct(period.astype(np.int64) * n_users + users) // n_users,
-                               minlength=n_periods).astype(float)
+    distinct, n_users = _user_sets(period, users, items, n_items)
+    key_user = distinct // n_items
+    new_user = np.concatenate([[True], key_user[1:] != key_user[:-1]]) if len(distinct) else np.zeros(0, bool)
+    active_users = np.bincount(key_user[new_user] // n_users, minlength=n_periods).astype(float)
     out = {"interactions": rows, "active_users": active_users,
            ENGAGEMENT: np.divide(rows, active_users, out=np.full(n_periods, np.nan), where=active_users > 0)}
-    width = max(int(np.bincount(all_period).max()), 1)  # every group at one shape: one compile
-    metrics = _item_metrics(counts, seen, past, _padded_by_period(period, items, n_periods, width),
-                            head_fraction=head_fraction)
+    metrics = _item_metrics(counts, seen, past, head_fraction=head_fraction)
     out.update({name: np.asarray(metrics[name], dtype=float) for name in (*_CONCENTRATION, "long_tail_share",
                                                                            "novelty")})
     out["long_tail_share"][0] = out["novelty"][0] = np.nan  # no past
-    h, low, high = _homogenization(period, users, items, n_periods, n_items, n_pairs, key)
+    h, low, high = _homogenization(distinct, n_users, n_periods, n_items, n_pairs, key)
     out.update(homogenization=h, homogenization_low=low, homogenization_high=high)
     empty = rows == 0
     for name in _CONCENTRATION + ("long_tail_share", "novelty"):
@@ -435,17 +483,17 @@ def audit(
     names = _resolve_columns(table, columns, period)
     time_column = names["round"] if period is None else names["time"]
     key_columns = [names["user"], names["item"], time_column]
-    duplicate = table.duplicated(subset=key_columns, keep="first")
+    users, n_users = _ids(table[names["user"]], names["user"])
+    items, n_items = _ids(table[names["item"]], names["item"])
+    duplicate = _duplicated(users, items, n_items, table[time_column])
     n_duplicates = int(duplicate.sum())
     if n_duplicates and duplicates == "error":
         raise AuditError(f"{n_duplicates} duplicate row(s) (same {key_columns}); expected none "
                          f"(or duplicates='keep' / 'drop')")
-    if n_duplicates and duplicates == "drop":
-        table = table[~duplicate]
+    if n_duplicates and duplicates == "drop":  # a dropped row never holds an id's first row: codes stand
+        table, users, items = table[~duplicate], users[~duplicate], items[~duplicate]
     table = table.reset_index(drop=True)
 
-    users, n_users = _ids(table[names["user"]], names["user"])
-    items, n_items = _ids(table[names["item"]], names["item"])
     period_of_row, labels = _period_of_rows(table, time_column, period)
     n_periods = len(labels)
     if n_periods < 2:
@@ -456,7 +504,9 @@ def audit(
     creator, n_creators = _ids(table[names["creator"]], names["creator"]) if "creator" in names else (None, 0)
     consumed = _flags(table[names["clicked"]], names["clicked"]) if "clicked" in names else np.ones(len(table), bool)
     if synthetic is not None:
-        mixed = pd.Series(synthetic).groupby(items).nunique() > 1
+        rows_of_item = np.bincount(items, minlength=n_items)
+        synthetic_rows = np.bincount(items, weights=synthetic, minlength=n_items)
+        mixed = (synthetic_rows > 0) & (synthetic_rows < rows_of_item)
         if mixed.any():
             raise AuditError(f"column {names['is_synthetic']!r} is both true and false for {int(mixed.sum())} "
                              f"item(s); expected one value per item")
@@ -478,7 +528,7 @@ def audit(
 
         def pick(x, rows=rows):
             return None if x is None else x[rows]
-        values = _measure(period_of_row[rows], users[rows], items[rows], period_of_row[consumed], n_periods, n_items,
+        values = _measure(period_of_row[rows], users[rows], items[rows], n_periods, n_items,
                           seen, past, head_fraction, n_pairs, key, synthetic=pick(synthetic), ai=pick(ai),
                           creator=pick(creator), n_creators=n_creators, creator_seen=creator_seen)
         frame = pd.DataFrame({"period": labels, "period_index": np.arange(n_periods), "group": group, **values})

@@ -12,7 +12,8 @@ periods, Zipf(1) popularity among the released items, and every provenance colum
 ``creator`` for 1% as many creators as items), so every metric is computed. It is
 written once to a temporary parquet file and read back, as ``labkit audit`` would.
 Printed: rows, users, items, periods, the two calls' seconds, rows per second of the
-second, and the process's peak resident memory.
+second and its microseconds per row (constant when time grows linearly with rows), and
+the process's peak resident memory.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def measure(path: str) -> dict:
     info = result.info
     return {"rows": info["rows"], "users": info["users"], "items": info["items"], "periods": info["periods"],
             "first_s": round(seconds[0], 2), "second_s": round(seconds[1], 2),
-            "rows_per_s": round(info["rows"] / seconds[1]),
+            "rows_per_s": round(info["rows"] / seconds[1]), "us_per_row": round(1e6 * seconds[1] / info["rows"], 2),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
@@ -76,8 +77,8 @@ def _in_fresh_process(path: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", nargs="*", type=float, default=[1e5, 1e6, 1e7],
-                        help="synthetic log sizes (default 1e5 1e6 1e7)")
+    parser.add_argument("--rows", nargs="*", type=float, default=[1e5, 3e5, 1e6, 3e6, 1e7],
+                        help="synthetic log sizes (default 1e5 3e5 1e6 3e6 1e7)")
     parser.add_argument("--no-movielens", action="store_true", help="skip MovieLens 100K")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # a child process: audit this parquet file
     args = parser.parse_args(argv)

@@ -353,6 +353,7 @@ def novelty(
     items: Int[Array, "n"],
     popularity: Float[Array, "items"],
     where: Bool[Array, "items"] | None = None,
+    weights: Float[Array, "n"] | None = None,
 ) -> Float[Array, ""]:
     """Mean self-information, in bits, of the exposed items.
 
@@ -362,6 +363,9 @@ def novelty(
         masked-out item are ignored as well.
       popularity: nonnegative prior count per item, shape (items,).
       where: optional mask over the catalog, shape (items,).
+      weights: optional count per entry of ``items``, shape (n,): the mean is then
+        weighted, so ``items = arange(n_items)`` with the items' counts gives the
+        novelty of a consumption count vector without listing its rows.
 
     Each item's probability is smoothed add-one over the masked catalog,
     p_i = (pop_i + 1) / (sum of masked pop + number of masked items), so
@@ -376,7 +380,12 @@ def novelty(
     counted = in_range & mask[index]
     p = (popularity[index] + 1.0) / (jnp.sum(popularity) + jnp.sum(mask))
     self_information = jnp.where(counted, -jnp.log2(p), 0.0)
-    return _ratio(jnp.sum(self_information), jnp.sum(counted))
+    if weights is None:
+        return _ratio(jnp.sum(self_information), jnp.sum(counted))
+    weights = jnp.asarray(weights, p.dtype)
+    if weights.shape != items.shape:
+        raise _shape_error("weights", str(items.shape), weights.shape)
+    return _ratio(jnp.sum(weights * self_information), jnp.sum(jnp.where(counted, weights, 0.0)))
 
 
 # ---------------------------------------------------------------------------
