@@ -182,7 +182,7 @@ def test_duplicate_rows_are_kept_by_default_and_dropped_on_request():
 def test_duplicate_rows_are_the_rows_pandas_calls_duplicated(time_kind):
     # audit finds repeats by sorting integer keys (one int64 key when the times are
     # integers); every kind of time column must mark exactly pandas' rows, first kept.
-    from labkit.analysis.audit import _duplicated
+    from labkit.analysis.audit_log import duplicated as _duplicated
 
     rng = np.random.default_rng(7)
     for _ in range(30):

@@ -55,7 +55,6 @@ Their number is reported either way.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -65,7 +64,15 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from labkit.sim.levers import ConfigError
+from labkit.analysis.audit_log import (
+    DUPLICATE_POLICIES,
+    AuditError,
+    duplicated,
+    flags,
+    ids,
+    period_of_rows,
+    resolve_columns,
+)
 from labkit.sim.metrics import (
     coverage,
     effective_number,
@@ -76,21 +83,7 @@ from labkit.sim.metrics import (
     sample_pairs,
 )
 
-PERIODS = ("day", "week", "month")
-_PANDAS_PERIOD = {"day": "D", "week": "W", "month": "M"}
-DUPLICATE_POLICIES = ("keep", "drop", "error")
 CATALOGS = ("so_far", "lifetime")
-
-# The provenance roles and the column names looked for by default (first present wins).
-_DEFAULT_COLUMNS = {
-    "user": ("user",),
-    "item": ("item",),
-    "time": ("time", "timestamp"),
-    "is_synthetic": ("is_synthetic",),
-    "ai_influenced": ("ai_influenced", "agent"),
-    "creator": ("creator",),
-    "clicked": ("clicked", "click"),
-}
 
 # Direction of collapse for each diversity metric the alarm tests: -1 when it falls, +1
 # when it rises. Novelty is measured but not tested: against the cumulative counts of the
@@ -119,10 +112,6 @@ def engagement_metric(table: pd.DataFrame) -> str:
 _CONCENTRATION = ("consumption_entropy", "effective_items", "gini", "coverage")
 
 
-class AuditError(ConfigError):
-    """A log that cannot be audited: the message names the column and what is expected."""
-
-
 @dataclass(frozen=True)
 class Audit:
     """What :func:`audit` returns.
@@ -142,88 +131,6 @@ class Audit:
 
 
 # ---------------------------------------------------------------------------
-# validation
-
-
-def _resolve_columns(table: pd.DataFrame, columns: Mapping[str, str] | None, period: str | None) -> dict:
-    """Role -> column name for the roles present; errors for required roles that are absent."""
-    columns = dict(columns or {})
-    unknown = set(columns) - set(_DEFAULT_COLUMNS) - {"round"}
-    if unknown:
-        raise AuditError(f"unknown column role(s) {sorted(unknown)}; expected some of "
-                         f"{sorted(set(_DEFAULT_COLUMNS) | {'round'})}")
-    resolved = {}
-    for role, defaults in {**_DEFAULT_COLUMNS, "round": ("round",)}.items():
-        if role in columns and columns[role] is not None:
-            if columns[role] not in table.columns:
-                raise AuditError(f"column {columns[role]!r} (given for {role}) not found; "
-                                 f"the log has columns {list(table.columns)}")
-            resolved[role] = columns[role]
-        else:
-            present = [name for name in defaults if name in table.columns]
-            if present:
-                resolved[role] = present[0]
-    time_role = "round" if period is None else "time"
-    for role in ("user", "item", time_role):
-        if role not in resolved:
-            hint = "the periods (or pass period=None to use a 'round' column)" if role == "time" else "ids"
-            flag = "--period round" if role == "round" else f"--{role} COL"
-            raise AuditError(f"column {role!r} not found (map another with {flag}); expected {hint}; "
-                             f"the log has columns {list(table.columns)}")
-    return resolved
-
-
-def _ids(values: pd.Series, name: str) -> tuple[np.ndarray, int]:
-    """Integer codes 0..n-1 of an id column, refusing missing ids."""
-    missing = int(values.isna().sum())
-    if missing:
-        rows = values.index[values.isna()][:3].tolist()
-        raise AuditError(f"column {name!r} has {missing} missing id(s) (first at rows {rows}); "
-                         f"expected an id on every row")
-    codes, uniques = pd.factorize(values, sort=False)
-    return codes, len(uniques)
-
-
-def _flags(values: pd.Series, name: str) -> np.ndarray:
-    """A provenance column as booleans: True/False, 1/0 or the words true/false."""
-    if pd.api.types.is_bool_dtype(values) and not values.isna().any():
-        return values.to_numpy(dtype=bool)
-    words = values.astype("string").str.strip().str.lower()
-    mapped = words.map({"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False})
-    bad = mapped.isna()
-    if bad.any():
-        examples = sorted(set(values[bad].astype(str).tolist()))[:3]
-        raise AuditError(f"column {name!r} has values other than true/false (e.g. {examples}); "
-                         f"expected booleans, 0/1 or true/false on every row")
-    return mapped.to_numpy(dtype=bool)
-
-
-def _period_of_rows(table: pd.DataFrame, column: str, period: str | None) -> tuple[np.ndarray, list[str]]:
-    """Period index (0 = earliest) of each row and the periods' labels."""
-    values = table[column]
-    if period is None:
-        if values.isna().any():
-            raise AuditError(f"column {column!r} has missing values; expected a round on every row")
-        codes, uniques = pd.factorize(values, sort=True)
-        return codes, [str(u) for u in uniques]
-    if period not in PERIODS:
-        raise AuditError(f"period {period!r}: expected one of {list(PERIODS)} or None (a 'round' column)")
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        times = pd.to_datetime(values, unit="s", errors="coerce")
-    else:
-        with warnings.catch_warnings():  # pandas warns when it parses element by element; fine here
-            warnings.simplefilter("ignore", UserWarning)
-            times = pd.to_datetime(values, errors="coerce", utc=True).dt.tz_localize(None)
-    bad = times.isna()
-    if bad.any():
-        examples = values[bad].astype(str).tolist()[:3]
-        raise AuditError(f"column {column!r} has {int(bad.sum())} unparseable time(s) (e.g. {examples}); "
-                         f"expected epoch seconds or timestamps")
-    codes, uniques = pd.factorize(times.dt.to_period(_PANDAS_PERIOD[period]), sort=True)
-    return codes, [str(u) for u in uniques]
-
-
-# ---------------------------------------------------------------------------
 # metrics
 
 
@@ -238,54 +145,6 @@ def _distinct(keys: np.ndarray) -> np.ndarray:
     on tens of millions of rows, and its cost grows as n log n with a small constant)."""
     ordered = np.sort(keys)
     return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(ordered) else ordered
-
-
-def _integer_times(times: pd.Series) -> np.ndarray | None:
-    """The time column as int64 when it holds integers (or integral floats, or naive
-    datetimes), else None."""
-    values = times.to_numpy()
-    if values.dtype.kind == "M":
-        return values.view(np.int64)
-    if values.dtype.kind in "iu":
-        return values.astype(np.int64)
-    if values.dtype.kind == "f" and np.isfinite(values).all() and (values == np.round(values)).all() \
-            and np.abs(values).max(initial=0) < 2**62:
-        return values.astype(np.int64)
-    return None
-
-
-def _duplicated(user: np.ndarray, item: np.ndarray, n_items: int, times: pd.Series) -> np.ndarray:
-    """Rows whose user, item and time repeat an earlier row's (``DataFrame.duplicated``'s
-    answer, first kept), by sorting integer keys rather than hashing the three columns.
-
-    With integer times whose span fits, (user, item, time) is one int64 key: one sort
-    finds whether any row repeats (the usual answer is none), and a stable argsort marks
-    every repeat but the first. Otherwise only rows whose (user, item) pair occurs more
-    than once can repeat one, and pandas hashes those rows alone."""
-    key = user.astype(np.int64) * n_items + item
-    duplicate = np.zeros(len(key), dtype=bool)
-    moments = _integer_times(times)
-    if moments is not None:
-        start = int(moments.min())
-        span = int(moments.max()) - start + 1
-        if (int(key.max()) + 1) * span < 2**62:
-            full = key * span + (moments - start)
-            ordered = np.sort(full)
-            if not (ordered[1:] == ordered[:-1]).any():
-                return duplicate
-            order = np.argsort(full, kind="stable")
-            duplicate[order[1:][full[order][1:] == full[order][:-1]]] = True
-            return duplicate
-    order = np.argsort(key, kind="stable")
-    repeat = key[order][1:] == key[order][:-1]
-    in_run = np.zeros(len(key), dtype=bool)
-    in_run[1:] |= repeat
-    in_run[:-1] |= repeat
-    candidates = np.sort(order[in_run])
-    if len(candidates):
-        pairs = pd.DataFrame({"key": key[candidates], "time": times.to_numpy()[candidates]})
-        duplicate[candidates] = pairs.duplicated(keep="first").to_numpy()
-    return duplicate
 
 
 def _seen_mask(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int, catalog: str = "so_far"
@@ -480,12 +339,12 @@ def audit(
         raise AuditError(f"duplicates={duplicates!r}: expected one of {list(DUPLICATE_POLICIES)}")
     if n_pairs is not None and n_pairs < 2:
         raise AuditError(f"n_pairs={n_pairs}: expected at least 2 (or None for all pairs)")
-    names = _resolve_columns(table, columns, period)
+    names = resolve_columns(table, columns, period)
     time_column = names["round"] if period is None else names["time"]
     key_columns = [names["user"], names["item"], time_column]
-    users, n_users = _ids(table[names["user"]], names["user"])
-    items, n_items = _ids(table[names["item"]], names["item"])
-    duplicate = _duplicated(users, items, n_items, table[time_column])
+    users, n_users = ids(table[names["user"]], names["user"])
+    items, n_items = ids(table[names["item"]], names["item"])
+    duplicate = duplicated(users, items, n_items, table[time_column])
     n_duplicates = int(duplicate.sum())
     if n_duplicates and duplicates == "error":
         raise AuditError(f"{n_duplicates} duplicate row(s) (same {key_columns}); expected none "
@@ -494,15 +353,15 @@ def audit(
         table, users, items = table[~duplicate], users[~duplicate], items[~duplicate]
     table = table.reset_index(drop=True)
 
-    period_of_row, labels = _period_of_rows(table, time_column, period)
+    period_of_row, labels = period_of_rows(table, time_column, period)
     n_periods = len(labels)
     if n_periods < 2:
         raise AuditError(f"column {time_column!r} gives a single period ({labels[0]}); expected two or more "
                          f"for a trend (try a shorter period)")
-    synthetic = _flags(table[names["is_synthetic"]], names["is_synthetic"]) if "is_synthetic" in names else None
-    ai = _flags(table[names["ai_influenced"]], names["ai_influenced"]) if "ai_influenced" in names else None
-    creator, n_creators = _ids(table[names["creator"]], names["creator"]) if "creator" in names else (None, 0)
-    consumed = _flags(table[names["clicked"]], names["clicked"]) if "clicked" in names else np.ones(len(table), bool)
+    synthetic = flags(table[names["is_synthetic"]], names["is_synthetic"]) if "is_synthetic" in names else None
+    ai = flags(table[names["ai_influenced"]], names["ai_influenced"]) if "ai_influenced" in names else None
+    creator, n_creators = ids(table[names["creator"]], names["creator"]) if "creator" in names else (None, 0)
+    consumed = flags(table[names["clicked"]], names["clicked"]) if "clicked" in names else np.ones(len(table), bool)
     if synthetic is not None:
         rows_of_item = np.bincount(items, minlength=n_items)
         synthetic_rows = np.bincount(items, weights=synthetic, minlength=n_items)
