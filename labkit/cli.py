@@ -5,7 +5,7 @@
     labkit bench [--quick] [--sizes UxIxR ...] [--study STUDY.yaml] [--notebooks NN ...] [--trecs/--no-trecs] [--out DIR]
     labkit tune CONFIG.yaml --objective METRIC --levers a,b,c --steps N [--max-ctr-loss X] [--out DIR]
     labkit audit LOG --out DIR [--time COL] [--period day|week|month|round] [--user COL --item COL ...]
-    labkit data ml-100k [--cache DIR]
+    labkit data ml-100k|ml-100k-genres [--cache DIR]
     labkit levers
     labkit main [--scale S] [--only NN] [...]     (the main job: see labkit.experiments.notebooks)
 
@@ -22,7 +22,8 @@ resume an interrupted sweep; points already written are not recomputed.
 period, tests each metric for a trend and prints the collapse alarm's verdict; it writes
 ``DIR/periods.parquet``, ``DIR/trends.parquet`` and ``DIR/manifest.json`` (see
 :mod:`labkit.analysis.audit`). ``data ml-100k`` fetches MovieLens 100K into the data cache
-(:mod:`labkit.datasets`) and prints the path of its parquet table.
+(:mod:`labkit.datasets`) and prints the path of its parquet table; ``data ml-100k-genres``
+its movies' genres (item, feature), for ``audit --item-features``.
 
 ``run``, ``sweep``, ``bench`` and ``tune`` refuse, before any compute, a world whose
 estimated memory exceeds what the device has free (:mod:`labkit.sim.memory`); with
@@ -177,10 +178,17 @@ def audit(args: argparse.Namespace) -> int:
     period = None if args.period == "round" else args.period
     columns = {"user": args.user, "item": args.item, "time": args.time, "round": args.round,
                "is_synthetic": args.synthetic, "ai_influenced": args.ai_influenced, "creator": args.creator,
-               "clicked": args.clicked}
+               "clicked": args.clicked, "weight": args.weight, "rating": args.rating}
+    item_features = None
+    if args.item_features:
+        item_features, _ = _read_log(args.item_features)
+        if args.feature not in item_features.columns or "item" not in item_features.columns:
+            raise ConfigError(f"--item-features {args.item_features!r}: expected columns 'item' and "
+                              f"{args.feature!r} (--feature COL), found {list(item_features.columns)}")
+        item_features = item_features.rename(columns={args.feature: "feature"})
     result = run_audit(table, period=period, columns={k: v for k, v in columns.items() if v is not None},
                        n_pairs=args.n_pairs or None, duplicates=args.duplicates, seed=args.seed,
-                       catalog=args.catalog)
+                       catalog=args.catalog, item_features=item_features)
     wall = time.perf_counter() - start
     out = Path(args.out)
     write_report(result, out, log=paths, wall_time_s=wall)
@@ -195,9 +203,9 @@ def audit(args: argparse.Namespace) -> int:
 
 def data(args: argparse.Namespace) -> int:
     """``labkit data NAME``: fetch a public log into the data cache and print its path."""
-    from labkit.datasets import ml_100k_path
+    from labkit.datasets import ml_100k_genres_path, ml_100k_path
 
-    print(ml_100k_path(args.cache))
+    print((ml_100k_genres_path if args.name == "ml-100k-genres" else ml_100k_path)(args.cache))
     return 0
 
 
@@ -361,6 +369,16 @@ def parser() -> argparse.ArgumentParser:
     p_audit.add_argument("--clicked", default=None, metavar="COL",
                          help="the rows are impressions and this boolean column marks the consumed ones (default "
                               "clicked or click): adds CTR, exposure entropy, synthetic exposure share, source bias")
+    p_audit.add_argument("--weight", default=None, metavar="COL",
+                         help="nonnegative weight of each row (watch time, say; default weight, when present): item, "
+                              "creator and feature counts become sums of weights; adds weight per user (engagement)")
+    p_audit.add_argument("--rating", default=None, metavar="COL",
+                         help="numeric rating of each row (default rating, when present): adds mean rating")
+    p_audit.add_argument("--item-features", default=None, metavar="FILE",
+                         help="parquet or CSV with columns item and feature (genres, topics, clusters; a row per "
+                              "item and feature): adds users' taste entropy and entropy over features")
+    p_audit.add_argument("--feature", default="feature", metavar="COL",
+                         help="the feature column of --item-features (default feature)")
     p_audit.add_argument("--n-pairs", type=int, default=2000,
                          help="user pairs sampled per period for homogenization (default 2000; 0: all pairs)")
     p_audit.add_argument("--duplicates", default="keep", choices=("keep", "drop", "error"),
@@ -369,7 +387,8 @@ def parser() -> argparse.ArgumentParser:
     p_audit.set_defaults(func=audit)
 
     p_data = sub.add_parser("data", help="fetch a public interaction log into the data cache; print its path")
-    p_data.add_argument("name", choices=("ml-100k",), help="ml-100k: MovieLens 100K (GroupLens terms of use)")
+    p_data.add_argument("name", choices=("ml-100k", "ml-100k-genres"),
+                        help="ml-100k: MovieLens 100K (GroupLens terms of use); ml-100k-genres: its movies' genres")
     p_data.add_argument("--cache", default=None, metavar="DIR",
                         help="data cache (default $LABKIT_DATA, else ~/.cache/labkit/data)")
     p_data.set_defaults(func=data)

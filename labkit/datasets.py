@@ -26,7 +26,8 @@ from labkit.sim.levers import ConfigError
 CACHE_VARIABLE = "LABKIT_DATA"
 RECBOLE = "recbole==1.2.1"  # pinned: the same bytes on every machine
 _MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
-DATASETS = ("ml-100k",)
+_ITEMS = "recbole/dataset_example/ml-100k/ml-100k.item"
+DATASETS = ("ml-100k", "ml-100k-genres")
 
 
 class DatasetError(ConfigError):
@@ -74,3 +75,27 @@ def ml_100k_path(cache: str | os.PathLike | None = None) -> Path:
 def ml_100k(cache: str | os.PathLike | None = None) -> pd.DataFrame:
     """MovieLens 100K as a DataFrame: user, item, rating, timestamp (epoch seconds); 100,000 rows."""
     return pd.read_parquet(ml_100k_path(cache))
+
+
+def ml_100k_genres_path(cache: str | os.PathLike | None = None) -> Path:
+    """``ml-100k-genres.parquet`` in the cache (columns item, feature: one row per movie and
+    genre, 19 genres), made on first use from the same wheel."""
+    folder = Path(cache) if cache is not None else cache_dir()
+    target = folder / "ml-100k-genres.parquet"
+    if target.exists():
+        return target
+    with zipfile.ZipFile(_wheel(folder / "wheels")) as wheel, wheel.open(_ITEMS) as movies:
+        # header: item_id:token movie_title:token_seq release_year:token class:token_seq (genres, space-separated)
+        table = pd.read_csv(movies, sep="\t", usecols=[0, 3])
+    table.columns = ["item", "feature"]
+    table = table.assign(feature=table["feature"].str.split()).explode("feature").dropna()
+    table = table.astype({"item": "int64", "feature": "string"}).reset_index(drop=True)
+    from labkit.experiments.results import write_table
+
+    return write_table(table, target)
+
+
+def ml_100k_genres(cache: str | os.PathLike | None = None) -> pd.DataFrame:
+    """MovieLens 100K's genres: item, feature (one row per movie and genre), for
+    ``audit(..., item_features=...)``."""
+    return pd.read_parquet(ml_100k_genres_path(cache))

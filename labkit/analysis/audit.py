@@ -13,7 +13,17 @@ seconds or timestamps, bucketed into calendar days, weeks or months) or an exist
   ``exposure_entropy`` (of what was shown) and, with ``is_synthetic``,
   ``synthetic_exposure_share`` and ``source_bias``: the synthetic share of exposure
   minus the synthetic share of the catalog, the "source bias" of Zhou et al. (SIGIR
-  2025) when positive.
+  2025) when positive;
+* ``weight`` (watch time, say): item, creator and feature counts become sums of the
+  rows' weights, and ``weight_per_user`` is the engagement (``interactions`` stay rows);
+* ``rating``: ``mean_rating`` of the period's rows, reported and trend-tested, never
+  part of the alarm.
+
+With ``item_features`` (item -> genre, topic or cluster; ``labkit.datasets.ml_100k_genres``
+for MovieLens) each period also gets ``taste_entropy``, the mean over its users of the
+entropy of their consumption over features (how narrow each user's taste is), and
+``feature_entropy``, the entropy of all consumption over features; both are diversity
+metrics of the alarm.
 
 :func:`audit` measures every period with the array functions of
 :mod:`labkit.sim.metrics`, so a number here means what it means in the simulation:
@@ -68,8 +78,10 @@ from labkit.analysis.audit_log import (
     DUPLICATE_POLICIES,
     AuditError,
     duplicated,
+    feature_codes,
     flags,
     ids,
+    numbers,
     period_of_rows,
     resolve_columns,
 )
@@ -97,18 +109,28 @@ COLLAPSE_DIRECTION = {
     "long_tail_share": -1,
     "homogenization": +1,
     "exposure_entropy": -1,  # of what was shown: only with impression rows
+    "taste_entropy": -1,  # users' consumption over item features: only with item_features
+    "feature_entropy": -1,
 }
 ENGAGEMENT = "interactions_per_user"
 # With impression rows the dashboard's engagement is the click-through rate: interactions per
 # active user can stay flat by construction (one click per slate at most).
 IMPRESSION_ENGAGEMENT = "ctr"
+# With a weight column (watch time, say) the dashboard's engagement is weight per active user.
+WEIGHT_ENGAGEMENT = "weight_per_user"
 
 
 def engagement_metric(table: pd.DataFrame) -> str:
     """The engagement metric of an audit: ``ctr`` when the log has impressions (a ``metric``
-    or column of that name in ``table``), else ``interactions_per_user``."""
+    or column of that name in ``table``), else ``weight_per_user`` when it has weights, else
+    ``interactions_per_user``."""
     names = set(table["metric"]) if "metric" in table.columns else set(table.columns)
-    return IMPRESSION_ENGAGEMENT if IMPRESSION_ENGAGEMENT in names else ENGAGEMENT
+    for metric in (IMPRESSION_ENGAGEMENT, WEIGHT_ENGAGEMENT):
+        if metric in names:
+            return metric
+    return ENGAGEMENT
+
+
 _CONCENTRATION = ("consumption_entropy", "effective_items", "gini", "coverage")
 
 
@@ -134,9 +156,11 @@ class Audit:
 # metrics
 
 
-def _counts(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int) -> np.ndarray:
-    """periods x n matrix of row counts per code."""
-    return np.bincount(period * n + codes, minlength=n_periods * n).reshape(n_periods, n).astype(np.float32)
+def _counts(period: np.ndarray, codes: np.ndarray, n_periods: int, n: int, weights: np.ndarray | None = None
+            ) -> np.ndarray:
+    """periods x n matrix of row counts per code (sums of ``weights`` when given)."""
+    return np.bincount(period * n + codes, weights=weights, minlength=n_periods * n).reshape(n_periods, n).astype(
+        np.float32)
 
 
 def _distinct(keys: np.ndarray) -> np.ndarray:
@@ -246,36 +270,85 @@ def _homogenization(distinct: np.ndarray, n_users: int, n_periods: int, n_items:
     return mean, low, high
 
 
+_jit_entropy = jax.jit(jax.vmap(entropy))
+
+
+def _taste(period, users, items, weights, offsets, features, n_features, n_periods) -> dict[str, np.ndarray]:
+    """Taste concentration over item features (an item with k features gives each 1/k of
+    its row's weight): ``taste_entropy``, the mean over the period's users of the entropy
+    (nats) of their consumption over features; ``feature_entropy``, the entropy of the
+    whole period's consumption over features. Rows of items without a feature are left out.
+    One sort of (period, user, feature) keys; never users x features."""
+    out = {"taste_entropy": np.full(n_periods, np.nan), "feature_entropy": np.full(n_periods, np.nan)}
+    k = np.diff(offsets)[items]
+    if k.sum() == 0:
+        return out
+    rows = np.repeat(np.arange(len(items)), k)  # one entry per (row, feature of its item)
+    position = np.arange(len(rows)) - np.repeat(np.cumsum(k) - k, k)
+    feature = features[offsets[items][rows] + position]
+    share = (np.ones(len(items)) if weights is None else weights)[rows] / k[rows]
+    by_feature = np.bincount(period[rows] * n_features + feature, weights=share,
+                             minlength=n_periods * n_features).reshape(n_periods, n_features).astype(np.float32)
+    out["feature_entropy"] = np.where(by_feature.sum(axis=1) > 0, np.asarray(_jit_entropy(by_feature), dtype=float),
+                                      np.nan)
+    n_users = int(users.max()) + 1
+    keys = (period[rows].astype(np.int64) * n_users + users[rows]) * n_features + feature
+    order = np.argsort(keys, kind="stable")
+    keys, share = keys[order], share[order]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    mass, user_key = np.add.reduceat(share, starts), keys[starts] // n_features  # per (period, user, feature)
+    user_starts = np.flatnonzero(np.concatenate([[True], user_key[1:] != user_key[:-1]]))
+    denominator = np.repeat(np.add.reduceat(mass, user_starts), np.diff(np.append(user_starts, len(mass))))
+    p = np.divide(mass, denominator, out=np.zeros_like(mass), where=denominator > 0)
+    user_entropy = np.add.reduceat(np.where(p > 0, -p * np.log(np.where(p > 0, p, 1.0)), 0.0), user_starts)
+    user_period = user_key[user_starts] // n_users
+    n_active = np.bincount(user_period, minlength=n_periods)
+    out["taste_entropy"] = np.divide(np.bincount(user_period, weights=user_entropy, minlength=n_periods), n_active,
+                                     out=out["taste_entropy"], where=n_active > 0)
+    return out
+
+
 def _measure(period, users, items, n_periods, n_items, seen, past, head_fraction, n_pairs, key,
-             synthetic=None, ai=None, creator=None, n_creators=0, creator_seen=None) -> dict[str, np.ndarray]:
-    """Every metric of one group's rows, one value per period."""
-    counts = _counts(period, items, n_periods, n_items)
-    rows = counts.sum(axis=1)
+             synthetic=None, ai=None, creator=None, n_creators=0, creator_seen=None, weights=None, rating=None,
+             taste=None) -> dict[str, np.ndarray]:
+    """Every metric of one group's rows, one value per period. With ``weights`` the item,
+    creator and feature counts are sums of the rows' weights; ``interactions`` stays rows."""
+    counts = _counts(period, items, n_periods, n_items, weights)
+    rows = np.bincount(period, minlength=n_periods).astype(np.float32)
+    total = counts.sum(axis=1)
     distinct, n_users = _user_sets(period, users, items, n_items)
     key_user = distinct // n_items
     new_user = np.concatenate([[True], key_user[1:] != key_user[:-1]]) if len(distinct) else np.zeros(0, bool)
     active_users = np.bincount(key_user[new_user] // n_users, minlength=n_periods).astype(float)
     out = {"interactions": rows, "active_users": active_users,
            ENGAGEMENT: np.divide(rows, active_users, out=np.full(n_periods, np.nan), where=active_users > 0)}
+    if weights is not None:
+        out[WEIGHT_ENGAGEMENT] = np.divide(total, active_users, out=np.full(n_periods, np.nan), where=active_users > 0)
+    if rating is not None:
+        out["mean_rating"] = np.divide(np.bincount(period, weights=rating, minlength=n_periods), rows,
+                                       out=np.full(n_periods, np.nan), where=rows > 0)
     metrics = _item_metrics(counts, seen, past, head_fraction=head_fraction)
     out.update({name: np.asarray(metrics[name], dtype=float) for name in (*_CONCENTRATION, "long_tail_share",
                                                                            "novelty")})
     out["long_tail_share"][0] = out["novelty"][0] = np.nan  # no past
     h, low, high = _homogenization(distinct, n_users, n_periods, n_items, n_pairs, key)
     out.update(homogenization=h, homogenization_low=low, homogenization_high=high)
-    empty = rows == 0
+    empty = total == 0
     for name in _CONCENTRATION + ("long_tail_share", "novelty"):
         out[name] = np.where(empty, np.nan, out[name])
     if synthetic is not None:
-        out["synthetic_share"] = np.divide(np.bincount(period, weights=synthetic, minlength=n_periods), rows,
-                                           out=np.full(n_periods, np.nan), where=rows > 0)
+        synthetic_mass = synthetic if weights is None else synthetic * weights
+        out["synthetic_share"] = np.divide(np.bincount(period, weights=synthetic_mass, minlength=n_periods), total,
+                                           out=np.full(n_periods, np.nan), where=total > 0)
     if ai is not None:
         out["ai_influenced_share"] = np.divide(np.bincount(period, weights=ai, minlength=n_periods), rows,
                                                out=np.full(n_periods, np.nan), where=rows > 0)
     if creator is not None:
-        by_creator = _jit_concentration(_counts(period, creator, n_periods, n_creators), creator_seen)
+        by_creator = _jit_concentration(_counts(period, creator, n_periods, n_creators, weights), creator_seen)
         out["creator_gini"] = np.where(empty, np.nan, np.asarray(by_creator["gini"], dtype=float))
         out["creator_effective"] = np.where(empty, np.nan, np.asarray(by_creator["effective_items"], dtype=float))
+    if taste is not None:
+        out.update(_taste(period, users, items, weights, *taste, n_periods))
     return out
 
 
@@ -306,6 +379,7 @@ def audit(
     duplicates: str = "keep",
     alpha: float = 0.05,
     seed: int = 0,
+    item_features: pd.DataFrame | None = None,
 ) -> Audit:
     """Collapse metrics per period of an interaction log, their trends and the alarm.
 
@@ -330,6 +404,10 @@ def audit(
         interactions), ``drop`` (keep the first) or ``error``.
       alpha: significance level of the trend tests.
       seed: seed of the pair sampling.
+      item_features: a table with columns ``item`` and ``feature`` (genres, topics or
+        clusters; one row per item and feature): adds ``taste_entropy`` and
+        ``feature_entropy``, the concentration of consumption over features (see
+        :func:`_taste`).
     """
     if not isinstance(table, pd.DataFrame):
         raise AuditError(f"expected a pandas DataFrame, received {type(table).__name__}")
@@ -342,8 +420,9 @@ def audit(
     names = resolve_columns(table, columns, period)
     time_column = names["round"] if period is None else names["time"]
     key_columns = [names["user"], names["item"], time_column]
-    users, n_users = ids(table[names["user"]], names["user"])
-    items, n_items = ids(table[names["item"]], names["item"])
+    users, user_ids = ids(table[names["user"]], names["user"])
+    items, item_ids = ids(table[names["item"]], names["item"])
+    n_users, n_items = len(user_ids), len(item_ids)
     duplicate = duplicated(users, items, n_items, table[time_column])
     n_duplicates = int(duplicate.sum())
     if n_duplicates and duplicates == "error":
@@ -360,7 +439,14 @@ def audit(
                          f"for a trend (try a shorter period)")
     synthetic = flags(table[names["is_synthetic"]], names["is_synthetic"]) if "is_synthetic" in names else None
     ai = flags(table[names["ai_influenced"]], names["ai_influenced"]) if "ai_influenced" in names else None
-    creator, n_creators = ids(table[names["creator"]], names["creator"]) if "creator" in names else (None, 0)
+    creator, creator_ids = ids(table[names["creator"]], names["creator"]) if "creator" in names else (None, [])
+    n_creators = len(creator_ids)
+    weights = numbers(table[names["weight"]], names["weight"], nonnegative=True) if "weight" in names else None
+    rating = numbers(table[names["rating"]], names["rating"]) if "rating" in names else None
+    taste = None
+    if item_features is not None:
+        offsets, features, feature_labels = feature_codes(item_features, item_ids)
+        taste = (offsets, features, len(feature_labels))
     consumed = flags(table[names["clicked"]], names["clicked"]) if "clicked" in names else np.ones(len(table), bool)
     if synthetic is not None:
         rows_of_item = np.bincount(items, minlength=n_items)
@@ -373,7 +459,8 @@ def audit(
     if catalog not in CATALOGS:
         raise AuditError(f"catalog={catalog!r}: expected one of {list(CATALOGS)}")
     seen = _seen_mask(period_of_row, items, n_periods, n_items, catalog)  # items shown (or consumed)
-    all_counts = _counts(period_of_row[consumed], items[consumed], n_periods, n_items)
+    all_counts = _counts(period_of_row[consumed], items[consumed], n_periods, n_items,
+                         None if weights is None else weights[consumed])
     past = np.vstack([np.zeros((1, n_items), np.float32), np.cumsum(all_counts, axis=0)[:-1]])
     creator_seen = _seen_mask(period_of_row, creator, n_periods, n_creators, catalog) if creator is not None else None
     key = jax.random.PRNGKey(seed)
@@ -389,7 +476,8 @@ def audit(
             return None if x is None else x[rows]
         values = _measure(period_of_row[rows], users[rows], items[rows], n_periods, n_items,
                           seen, past, head_fraction, n_pairs, key, synthetic=pick(synthetic), ai=pick(ai),
-                          creator=pick(creator), n_creators=n_creators, creator_seen=creator_seen)
+                          creator=pick(creator), n_creators=n_creators, creator_seen=creator_seen,
+                          weights=pick(weights), rating=pick(rating), taste=taste)
         frame = pd.DataFrame({"period": labels, "period_index": np.arange(n_periods), "group": group, **values})
         if synthetic is not None:
             item_synthetic = np.zeros(n_items)
@@ -406,7 +494,7 @@ def audit(
     info = {"rows": len(table), "users": n_users, "items": n_items, "periods": n_periods,
             "first_period": labels[0], "last_period": labels[-1], "duplicate_rows": n_duplicates,
             "duplicates": duplicates, "columns": names, "period": period or "round", "n_pairs": n_pairs,
-            "catalog": catalog,
+            "catalog": catalog, "item_features": None if taste is None else len(feature_labels),
             "head_fraction": head_fraction, "alpha": alpha, "seed": seed}
     return Audit(periods=periods, trends=trend_table, summary=summary, alarm=fired, info=info)
 

@@ -29,6 +29,8 @@ _DEFAULT_COLUMNS = {
     "ai_influenced": ("ai_influenced", "agent"),
     "creator": ("creator",),
     "clicked": ("clicked", "click"),
+    "weight": ("weight",),
+    "rating": ("rating",),
 }
 
 
@@ -64,15 +66,53 @@ def resolve_columns(table: pd.DataFrame, columns: Mapping[str, str] | None, peri
     return resolved
 
 
-def ids(values: pd.Series, name: str) -> tuple[np.ndarray, int]:
-    """Integer codes 0..n-1 of an id column, refusing missing ids."""
+def ids(values: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes 0..n-1 of an id column (order of first appearance) and the ids they
+    stand for, refusing missing ids."""
     missing = int(values.isna().sum())
     if missing:
         rows = values.index[values.isna()][:3].tolist()
         raise AuditError(f"column {name!r} has {missing} missing id(s) (first at rows {rows}); "
                          f"expected an id on every row")
     codes, uniques = pd.factorize(values, sort=False)
-    return codes, len(uniques)
+    return codes, pd.Index(uniques)
+
+
+def numbers(values: pd.Series, name: str, nonnegative: bool = False) -> np.ndarray:
+    """A numeric column (a weight or a rating) as float64, refusing text, NaN and infinities
+    (and negative values when ``nonnegative``)."""
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(numeric) | ((numeric < 0) if nonnegative else False)
+    if bad.any():
+        examples = values[bad].astype(str).tolist()[:3]
+        kind = "nonnegative finite numbers" if nonnegative else "finite numbers"
+        raise AuditError(f"column {name!r} has {int(bad.sum())} value(s) that are not {kind} "
+                         f"(e.g. {examples}); expected {kind} on every row")
+    return numeric
+
+
+def feature_codes(features: pd.DataFrame, items: pd.Index) -> tuple[np.ndarray, np.ndarray, list]:
+    """An item -> feature table (columns ``item`` and ``feature``; an item may have several
+    rows, one per feature) as CSR arrays over the log's item codes: ``offsets`` (n_items +
+    1) and ``codes`` (the feature codes of item i are ``codes[offsets[i]:offsets[i+1]]``),
+    and the feature labels. Items of the table that the log never shows are ignored; items
+    of the log that the table lacks have no feature."""
+    if not isinstance(features, pd.DataFrame) or not {"item", "feature"} <= set(features.columns):
+        found = list(features.columns) if isinstance(features, pd.DataFrame) else type(features).__name__
+        raise AuditError(f"item_features: expected a table with columns 'item' and 'feature' (one row per "
+                         f"item and feature), received {found}")
+    features = features.dropna(subset=["item", "feature"]).drop_duplicates(["item", "feature"])
+    item = items.get_indexer(features["item"])
+    known = item >= 0
+    if not known.any():
+        examples = features["item"].astype(str).tolist()[:3]
+        raise AuditError(f"item_features: none of its items (e.g. {examples}) is in the log's item column; "
+                         f"expected the log's item ids")
+    feature, labels = pd.factorize(features["feature"][known], sort=True)
+    item = item[known]
+    order = np.argsort(item, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(item, minlength=len(items)))])
+    return offsets, feature[order], [str(label) for label in labels]
 
 
 def flags(values: pd.Series, name: str) -> np.ndarray:

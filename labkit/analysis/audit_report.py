@@ -59,6 +59,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "exposure_entropy": ("exposure entropy", "nats, of what was shown"),
     "synthetic_exposure_share": ("synthetic share of exposure", "impressions"),
     "source_bias": ("source bias", "synthetic exposure - catalog share"),
+    "weight_per_user": ("weight per user", "weight / active user"),
+    "mean_rating": ("mean rating", "of the period's rows"),
+    "taste_entropy": ("users' taste entropy", "nats over features, per user"),
+    "feature_entropy": ("entropy over item features", "nats"),
 }
 _BANDS = {"homogenization": ("homogenization_low", "homogenization_high")}
 _NOT_PANELS = {"period", "period_index", "group", *(c for band in _BANDS.values() for c in band)}
@@ -135,7 +139,8 @@ def report_blocks(result: Audit, log: Sequence[str], figure: str) -> list[tuple]
                   f"({info['period']}: {info['first_period']} .. {info['last_period']})",
                   f"{info['duplicate_rows']} duplicate rows ({info['duplicates']}); homogenization on "
                   f"{info['n_pairs'] or 'all'} user pairs a period; head = the top {info['head_fraction']:.0%} of "
-                  f"earlier periods' items; alpha {info['alpha']}",
+                  f"earlier periods' items; alpha {info['alpha']}"
+                  + (f"; taste over {info['item_features']} item features" if info.get("item_features") else ""),
                   "columns: " + ", ".join(f"{role} = `{name}`" for role, name in info["columns"].items())]),
         ("figure", 1, FigureRef("", "audit", caption), figure, figure.replace(".png", ".pdf")),
         ("h2", "Trends over the periods (all rows)"),

@@ -63,11 +63,13 @@ def audit_study(experiment: str | os.PathLike, scale: str, out_dir: str | os.Pat
 
 
 def audit_movielens(out_dir: str | os.PathLike, catalog: str = "lifetime") -> Audit:
-    """MovieLens 100K by month, audited and reported into ``<out_dir>/ml-100k``
-    (fetched by :func:`labkit.datasets.ml_100k` into the data cache on first use)."""
-    from labkit.datasets import ml_100k, ml_100k_path
+    """MovieLens 100K by month, with its movies' genres as item features, audited and
+    reported into ``<out_dir>/ml-100k`` (fetched by :func:`labkit.datasets.ml_100k` into
+    the data cache on first use)."""
+    from labkit.datasets import ml_100k, ml_100k_genres, ml_100k_path
 
-    result = audit(ml_100k(), period="month", columns={"time": "timestamp"}, catalog=catalog)
+    result = audit(ml_100k(), period="month", columns={"time": "timestamp"}, catalog=catalog,
+                   item_features=ml_100k_genres())
     write_report(result, Path(in_repo(out_dir)) / "ml-100k", log=[str(ml_100k_path())])
     return result
 
