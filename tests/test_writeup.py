@@ -93,7 +93,7 @@ def check_writeup(results: Path, writeup: Path) -> dict:
         assert png.is_file() and png.with_suffix(".pdf").is_file(), path
         assert f"({path[:-4]}.pdf)" in md
         assert base64.b64decode(data) == png.read_bytes(), f"{path}: the HTML embeds another image"
-        stem = Path(path).stem
+        stem = path[len("figures/"):-len(".png")]
         source = next(results / f.folder / f"{f.stem}.png"
                       for section in SECTIONS for f in section.figures if f.stem == stem)
         assert png.read_bytes() == source.read_bytes(), f"{path} is not the study's figure"
@@ -174,10 +174,14 @@ def make_results(root: Path) -> Path:
            _table([{"arm": "tuned"}], lambda p, m: 0.9 * (-0.1 if m == "ctr" else 1.0), rng),
            {"description": "tuning", "tuned_levers": {"epsilon": 0.4}, "seeds": list(SEEDS), "scale": "tiny",
             "worlds": {"grid search (02-04, 06)": 144, "tuning (relaxed, with gradient)": 14}})
+    pd.DataFrame({"arm": ["ai_and_drift"] * 3 + ["neither"] * 3, "seed": [0, 1, 2] * 2,
+                  "alarm": [True, True, False, False, False, False],
+                  "towards_collapse": ["gini, coverage", "gini", "", "", "", ""]}).to_parquet(
+        (root / "09_audit").mkdir(parents=True) or root / "09_audit" / "alarms.parquet")
     for section in SECTIONS:
         for fig in section.figures:
             folder = root / fig.folder
-            folder.mkdir(parents=True, exist_ok=True)
+            (folder / fig.stem).parent.mkdir(parents=True, exist_ok=True)
             (folder / f"{fig.stem}.png").write_bytes(PNG + fig.stem.encode())  # distinct bytes per figure
             (folder / f"{fig.stem}.pdf").write_bytes(PDF)
     return root
@@ -196,6 +200,10 @@ def test_writeup_holds_every_figure_and_every_number_matches_its_table(results):
     assert {"collapse.exposure_topic_entropy", "tradeoffs.epsilon_greedy.exposure_entropy",
             "tradeoffs.epsilon_greedy.cost_per_nat", "data_separation.human_only.share.exposure_topic_entropy",
             "capacity.embedding_dim.exposure_entropy"} <= ids
+    # study 09's paragraph counts its alarms table: fired in 2 of 3 seeds, gini named twice
+    assert "`ai_and_drift`: the alarm fired in 2 of 3 seeds (metrics towards collapse: gini in 2, coverage in 1)" \
+        in built.markdown.read_text()
+    assert "`neither`: the alarm fired in 0 of 3 seeds (metrics towards collapse: none)" in built.markdown.read_text()
 
 
 def test_writeup_headline_table_has_a_row_per_comparison(results):

@@ -27,7 +27,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from labkit.analysis import tables
 from labkit.analysis.findings import MITIGATION_METRICS, Findings, findings, numbers_json
@@ -48,15 +48,43 @@ class FigureRef:
 
 @dataclass(frozen=True)
 class Section:
-    """One study of the report: its results folder, title and figures."""
+    """One study of the report: its results folder, title and figures, and optionally a
+    paragraph computed from the folder's tables (``summary(<results>/<folder>)``)."""
 
     folder: str
     title: str
     figures: tuple[FigureRef, ...]
+    summary: Callable[[Path], str] | None = None
 
 
 def _figs(folder: str, *pairs: tuple[str, str]) -> tuple[FigureRef, ...]:
     return tuple(FigureRef(folder, stem, caption) for stem, caption in pairs)
+
+
+def _audit_summary(folder: Path) -> str:
+    """Study 09 in numbers: in how many seeds of each arm the audit's alarm fired, the
+    metrics it named most often, and MovieLens 100K's verdict (from ``alarms.parquet`` and
+    ``ml-100k/manifest.json``)."""
+    import pandas as pd
+
+    path = folder / "alarms.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} missing (run notebook 09_audit first)")
+    alarms = pd.read_parquet(path)
+    parts = []
+    for arm, rows in alarms.groupby("arm", sort=False):
+        named = pd.Series([m for text in rows["towards_collapse"] for m in text.split(", ") if m]).value_counts()
+        metrics = ", ".join(f"{m.replace('_', ' ')} in {n}" for m, n in named.items()) or "none"
+        parts.append(f"`{arm}`: the alarm fired in {int(rows['alarm'].sum())} of {len(rows)} seeds (metrics "
+                     f"towards collapse: {metrics})")
+    text = ("Each simulated log of 01's world audited as a real log is (rounds as periods, clicked impressions as "
+            "consumption, catalog over each item's lifetime): " + "; ".join(parts) + ".")
+    movielens = folder / "ml-100k" / "manifest.json"
+    if movielens.is_file():
+        manifest = json.loads(movielens.read_text())
+        text += (f" MovieLens 100K by month ({manifest['periods']} months): "
+                 f"{'the alarm fires' if manifest['alarm'] else 'no alarm'}. " + " ".join(manifest['summary'].split()))
+    return text
 
 
 _BAND = "Lines: mean over seeds; bands: 95% Student-t confidence interval of that mean."
@@ -118,6 +146,15 @@ SECTIONS: tuple[Section, ...] = (
         ("relaxation", "The relaxed loop's late-round means (points, 95% intervals) against its relaxation "
                        "temperature, and the exact loop's on the same seeds (dashed line, grey band), for the "
                        "greedy feed under the same pressure."))),
+    Section("09_audit", "09 Auditing the logs: the collapse alarm on a simulated platform and on MovieLens", _figs(
+        "09_audit",
+        ("ai_and_drift/audit", "labkit audit's dashboard of one seed of 01's ai_and_drift world, its log of "
+                               "impressions read as a platform's log: each metric per round for all rows "
+                               "(blue), the human rows and the AI-influenced rows; each diversity metric's "
+                               "trend verdict (Mann-Kendall, Holm-corrected) in its title; engagement is CTR."),
+        ("ml-100k/audit", "The same dashboard for MovieLens 100K by month (Sept 1997 - April 1998), with the "
+                          "movies' genres as item features; engagement is interactions per active user.")),
+        summary=_audit_summary),
 )
 
 
@@ -202,6 +239,8 @@ def document(results: Path, f: Findings, figures: Mapping[str, str]) -> list[tup
         for fig in section.figures:
             number += 1
             blocks.append(("figure", number, fig, figures[fig.stem], figures[fig.stem][:-4] + ".pdf"))
+        if section.summary is not None:
+            blocks.append(("p", section.summary(results / section.folder)))
         blocks.append(("p", f"Executed notebook, with its summary tables and a reading of the figures: "
                             f"[{section.folder}.ipynb](../{section.folder}/{section.folder}.ipynb)."))
     blocks += [
@@ -322,7 +361,7 @@ def copy_figures(results: Path, out: Path) -> dict[str, str]:
         for fig in section.figures:
             for ext in ("png", "pdf"):
                 source = results / fig.folder / f"{fig.stem}.{ext}"
-                atomic_write(out / "figures" / source.name, lambda tmp, s=source: shutil.copyfile(s, tmp))
+                atomic_write(out / "figures" / f"{fig.stem}.{ext}", lambda tmp, s=source: shutil.copyfile(s, tmp))
             paths[fig.stem] = f"figures/{fig.stem}.png"
     return paths
 
