@@ -205,3 +205,20 @@ def test_standardized_scores_rank_as_the_raw_ones_ties_and_a_row_of_zeros_includ
         z = standardized(s, context.alive)
         assert bool(jnp.isfinite(z).all())
         np.testing.assert_array_equal(top_k(z, K, context.alive), top_k(s, K, context.alive))
+
+
+def test_a_bonus_scale_multiplies_each_users_exposure_bonus(world):
+    """``SlateContext.bonus_scale`` (``bonus_scope: randomized``): ucb ranks the scores plus
+    ``beta * scale_ui / sqrt(1 + n_i)``, the greedy slates of that dense sum; a scale of ones
+    is plain ucb."""
+    scores, context = world
+    p = params(beta=2.0)
+    scale = jax.random.uniform(jax.random.key(4), (USERS, ITEMS), minval=0.0, maxval=2.0)
+    run = jax.jit(lambda s, c: POLICIES["ucb"](None, s, c, p, K).items)
+    scaled = np.asarray(run(scores, context._replace(bonus_scale=scale)))
+    dense = scores + 2.0 * scale / jnp.sqrt(1.0 + context.exposure)
+    greedy = jax.jit(lambda s: POLICIES["greedy"](None, s, context, p, K).items)
+    np.testing.assert_array_equal(scaled, np.asarray(greedy(dense)))
+    np.testing.assert_array_equal(np.asarray(run(scores, context._replace(bonus_scale=jnp.ones((USERS, ITEMS))))),
+                                  np.asarray(run(scores, context)))
+    assert (scaled != np.asarray(run(scores, context))).any(), "the scale made no difference"

@@ -32,8 +32,8 @@ from labkit.sim.config import Config, Params, Static
 from labkit.sim.measure import METRIC_NAMES  # noqa: F401 (re-exported: labkit.METRIC_NAMES)
 from labkit.sim.devices import devices_for, over_devices
 from labkit.sim.prng import unrolled_threefry
-from labkit.sim.policies import (NEG, POLICIES, SCORE_UNITS, Slate, SlateContext, coin_log_prob, novelty_bonus,
-                                 slate_log_prob)
+from labkit.sim.policies import (BONUS_JITTER, NEG, POLICIES, SCORE_UNITS, Slate, SlateContext, coin_log_prob,
+                                 novelty_bonus, slate_log_prob)
 from labkit.sim.recommenders import RECOMMENDERS, Observation
 
 
@@ -286,7 +286,9 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     novelty reward); the predicted share reads the recommender's own scores. Under
     ``bonus_scope = "per_user"`` the exposure bonus and the novelty reward count each
     user's own impressions in ``log`` (:func:`own_exposure`, one ``block x items`` count
-    per block), so ``log`` is required then.
+    per block), so ``log`` is required then; under ``"randomized"`` they count everyone's, each
+    scaled per user and item by a uniform draw of :data:`labkit.sim.policies.BONUS_JITTER`
+    (from a key folded off the block's, so no other draw changes).
     """
     recommender, policy = RECOMMENDERS[static.recommender], POLICIES[static.policy]
     n_users, k = static.n_users, static.slate_size
@@ -298,6 +300,7 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     per_user = static.bonus_scope == "per_user"
     if per_user and log is None:
         raise ValueError("recommend: bonus_scope = 'per_user' counts each user's impressions in the log; pass log=")
+    randomized = static.bonus_scope == "randomized"
     shared_bonus = None if per_user else novelty_bonus(context, params)
 
     def one_block(args):
@@ -307,7 +310,16 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
         predicted = recommender.score(rec_state, obs, k_score, users)
         ranking = units(predicted, context.alive)
         user_context = context._replace(exposure=own_exposure(log, obs.catalog, users)) if per_user else context
-        bonus = novelty_bonus(user_context, params) if per_user else shared_bonus
+        if randomized:  # a key of its own: the scores' and the policy's draws stay as in the other scopes
+            user_context = context._replace(bonus_scale=jax.random.uniform(
+                jax.random.fold_in(block_key, 1), predicted.shape, minval=BONUS_JITTER[0], maxval=BONUS_JITTER[1]))
+
+        def block_bonus(p):  # the novelty reward of this block's users
+            if randomized:
+                return novelty_bonus(context, p) * user_context.bonus_scale
+            return novelty_bonus(user_context, p)
+
+        bonus = block_bonus(params) if per_user or randomized else shared_bonus
         if consumed is not None:
             items = jnp.where(consumed[1][users], consumed[0][users], static.n_items)  # n_items: dropped
             seen = jnp.zeros(predicted.shape, bool).at[jnp.arange(users.shape[0])[:, None], items].set(
@@ -323,7 +335,7 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
         block_score = None
         if score:  # padding rows of the last block repeat a user: they do not count
             def log_prob(p):
-                s, c = ranked(novelty_bonus(user_context, p))
+                s, c = ranked(block_bonus(p))
                 return jnp.where(block_rows < n_users, slate_log_prob(static.policy, s, c, p, slate), 0.0).sum()
             block_score = jax.grad(log_prob)(params)
         if not want_share:

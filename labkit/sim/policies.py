@@ -40,7 +40,12 @@ each user's own impressions ``n_ui`` (from the log, counted per scoring block, s
 new array is one ``block x items`` count beside the block's scores; the state keeps no
 ``users x items`` table): an item the user has not been shown gets the full bonus, and
 among those the user's own scores decide, so exploration is not synchronized. The novelty
-reward then reads ``-log`` of the user's own add-one smoothed exposure share.
+reward then reads ``-log`` of the user's own add-one smoothed exposure share. Where users'
+histories do not differ (``popularity`` shows every user the same slate, so their own
+counts stay equal), ``randomized`` breaks the tie by chance instead: the catalog-wide
+bonus and reward, each multiplied for every (user, item) by a fresh ``Uniform(0, 2)``
+draw each round (:data:`BONUS_JITTER`, mean 1; :attr:`SlateContext.bonus_scale`), so
+users disagree on which of the least-shown items to try.
 ``docs/mitigation-units.md`` measures both levers, and the herding regime, on one world.
 """
 
@@ -70,6 +75,8 @@ class SlateContext(NamedTuple):
     exposure: Float[Array, "*users items"]
     features: Float[Array, "items topics"]
     bonus: Float[Array, "*users items"] | None = None  # added to the scores (a row: every user's); None: 0
+    # multiplies the exposure bonus per user and item (bonus_scope randomized); None: 1
+    bonus_scale: Float[Array, "users items"] | None = None
 
 
 class Slate(NamedTuple):
@@ -133,7 +140,9 @@ SCORE_UNITS: dict[str, Callable[[Float[Array, "b n"], Bool[Array, "n"]], Float[A
 
 # ``bonus_scope``: whose impressions the exposure bonus and the novelty reward count
 # (labkit.sim.loop.recommend reads it).
-BONUS_SCOPES = ("global", "per_user")
+BONUS_SCOPES = ("global", "per_user", "randomized")
+# ``bonus_scope = "randomized"``: the bounds of the uniform draw that scales each user's bonus (mean 1).
+BONUS_JITTER = (0.0, 2.0)
 
 
 def _chunk_size(n: int, k: int) -> int | None:
@@ -242,8 +251,10 @@ def epsilon_greedy(key, scores, context, params, k) -> Slate:
 
 def exposure_bonus(context: SlateContext, beta: Float[Array, ""]) -> Float[Array, "*users items"]:
     """Optimism under uncertainty: ``beta / sqrt(1 + n_i)`` for an item shown ``n_i`` times
-    (to anyone, or to the row's user: ``context.exposure``'s shape says which)."""
-    return beta / jnp.sqrt(1.0 + context.exposure)
+    (to anyone, or to the row's user: ``context.exposure``'s shape says which), times
+    ``context.bonus_scale`` where there is one."""
+    bonus = beta / jnp.sqrt(1.0 + context.exposure)
+    return bonus if context.bonus_scale is None else bonus * context.bonus_scale
 
 
 def ucb(key, scores, context, params, k) -> Slate:
@@ -369,6 +380,7 @@ LEVERS = (
           hashed_at_default=False),
     Lever("bonus_scope", STATIC, str, "global",
           "whose impressions the ucb/thompson exposure bonus and the novelty reward count: global = every "
-          "user's (the same bonus for all, exploration synchronized); per_user = the user's own",
+          "user's (the same bonus for all, exploration synchronized); per_user = the user's own; "
+          "randomized = every user's, scaled per user and item by a fresh Uniform(0, 2) draw each round",
           choices=BONUS_SCOPES, hashed_at_default=False),
 )
