@@ -86,11 +86,23 @@ def test_tastes_stay_on_the_simplex_and_drift_moves_them(run):
     assert metrics["preference_drift"][:, -1].min() > 0
 
 
+def test_drift_toward_what_was_consumed_makes_it_worth_more_now_than_under_initial_tastes(run):
+    # true_utility reads the consumed items under the tastes the loop nudged; initial_utility
+    # under the tastes users started with. Drift moves tastes toward what was consumed, so in
+    # every seed the late rounds read higher now than under the initial tastes.
+    _, metrics = run
+    late = slice(-4, None)
+    gap = metrics["true_utility"][:, late].mean(axis=1) - metrics["initial_utility"][:, late].mean(axis=1)
+    assert (gap > 0).all(), gap
+    np.testing.assert_allclose(metrics["true_utility"][:, 0], metrics["initial_utility"][:, 0], rtol=1e-5)  # no drift yet
+
+
 def test_no_drift_and_no_synthetic_share_leave_tastes_and_catalog_human(tiny):
     state, metrics = labkit.simulate_seeds(tiny.replace(synthetic_share=0.0, drift=0.0), [3, 4, 5])
     np.testing.assert_array_equal(state.users.theta, state.users.theta0)
     assert not bool(state.catalog.synthetic.any())
     assert float(np.abs(metrics["synthetic_exposure_share"]).max()) == 0.0
+    np.testing.assert_allclose(metrics["initial_utility"], metrics["true_utility"], rtol=1e-5, atol=1e-7)
 
 
 def test_full_synthetic_share_makes_every_new_item_synthetic(tiny):

@@ -50,7 +50,8 @@ def collapse_checks(table: pd.DataFrame, panels: Mapping[str, Sequence[str]], tr
 
     ``panels``: {group: metrics}; a group named ``diversity`` is read as diversity (a
     collapse lowers it, except ``homogenization``, which a collapse raises), any other as
-    the dashboard. ``treatment``, ``reference``: the values of ``by`` compared. Per metric:
+    the dashboard (``initial_utility`` is read as what users' first tastes make of their clicks).
+    ``treatment``, ``reference``: the values of ``by`` compared. Per metric:
     the two means, the gap relative to the reference, whether the seeds separate (every
     treatment seed on one side of every reference seed) and a verdict.
     """
@@ -68,6 +69,9 @@ def collapse_checks(table: pd.DataFrame, panels: Mapping[str, Sequence[str]], tr
                 worse = gap * (1 if m == "homogenization" else -1) > 0  # the direction of a collapse
                 verdict = (f"collapses relative to {reference}" if worse and separated
                            else "lower diversity on average, seeds overlap" if worse else "no collapse")
+            elif m == "initial_utility":  # not on a dashboard: the clicks judged by the tastes users came with
+                verdict = (f"{'higher' if gap > 0 else 'lower'} than {reference} under the tastes users started "
+                           f"with")
             else:
                 verdict = (f"rises above {reference}" if rel > 5 else f"holds (within 5% of {reference})"
                            if rel >= -5 else f"drops more than 5% below {reference}: the dashboard would warn")

@@ -189,6 +189,16 @@ def _collapse(results: Path, last: int, f: Findings) -> None:
         if share is not None and drift is not None else
         f"**Collapse (01).** Exposure topic entropy {got['exposure_topic_entropy'].text} nats, CTR "
         f"{got['ctr'].text} clicks per slate against a feed with neither.")
+    if "initial_utility" in table.columns:  # results of labkit before 0.1 lack it
+        now, then = (f.add(difference(table, name, f"collapse.{m}", m, treat, base, last))
+                     for m in ("true_utility", "initial_utility"))
+        f.sentences[-1] += (
+            f" What the nudge costs: utility per slate of what users clicked, read on the tastes they "
+            f"hold at the end, changes by {now.text} against the feed with neither "
+            f"({_word(now, 'higher', 'lower', 'no clear change')}); read on the tastes they started with, by "
+            f"{then.text} ({_word(then, 'higher', 'lower', 'no clear change')}). The first is what users asked today "
+            f"would report; the second judges the same clicks by the tastes they came with, so where the first "
+            f"exceeds the second the difference is the nudge, not a better feed.")
 
 
 def _tradeoffs(results: Path, last: int, f: Findings) -> None:

@@ -30,7 +30,7 @@ from labkit.analysis.style import MARKERS, PALETTE, RC, style
 COLLAPSE_PANELS: dict[str, tuple[str, ...]] = {
     "diversity": ("exposure_entropy", "coverage", "long_tail_share", "homogenization",
                   "exposure_topic_entropy", "user_taste_entropy"),
-    "dashboard": ("ctr", "true_utility"),
+    "dashboard": ("ctr", "true_utility", "initial_utility"),
 }
 
 def _panels(metrics) -> dict[str, tuple[str, ...]]:

@@ -34,6 +34,7 @@ class RoundView(NamedTuple):
     clicked: Bool[Array, "users"]
     consumed_item: Int[Array, "users"]  # catalog slot clicked, -1: no click
     consumed_utility: Float[Array, "users"]
+    initial_utility: Float[Array, "users"]  # the consumed item's utility under the user's initial tastes
     popularity_before: Float[Array, "items"]  # impressions per slot before this round
     exposure: Float[Array, "items"]  # this round's impressions per slot
     exposure_so_far: Float[Array, "items"]  # impressions per slot since its item was created, this round's included
@@ -109,6 +110,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("ctr", "CTR (clicks per slate)", lambda r: M.share(r.clicked)),
     Metric("true_utility", "true utility (per slate; 0 without a click)",
            lambda r: M.mean_utility(r.consumed_utility, r.clicked)),
+    # true_utility reads the tastes users hold now, after the loop has nudged them; this reads
+    # the same clicks under the tastes they started with. The gap is what the nudge cost them.
+    Metric("initial_utility", "utility under initial tastes (per slate; 0 without a click)",
+           lambda r: M.mean_utility(r.initial_utility, r.clicked)),
     Metric("alive_items", "live items (count)", lambda r: r.catalog.alive.sum().astype(jnp.float32)),
 ]}
 
@@ -137,6 +142,7 @@ def view(catalog: Catalog, users: Users, training: data_mod.TrainingTotals, hist
     return RoundView(
         catalog=catalog, users=users, training=training, slate=slate, slate_features=slate_features,
         clicked=clicked, consumed_item=consumed_item, consumed_utility=consumed_utility,
+        initial_utility=jnp.einsum("ud,ud->u", users.theta0, consumed_features),
         popularity_before=popularity_before,
         exposure=exposure, exposure_so_far=popularity_before + exposure,
         consumption=jnp.zeros(n_items).at[jnp.maximum(consumed_item, 0)].add(clicked.astype(jnp.float32)),
