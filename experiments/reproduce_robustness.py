@@ -44,6 +44,9 @@ CASES = {
     "strong_collapse seed 3, d=12, c=0.5, sigma=2, s=0.5": lambda: with_setup(
         R.load("strong_collapse", "tiny"), seed=3, n_features=12, quality=0.5, noise=2.0, synthetic_weights=[1.0, 0.5],
         synthetic_fractions=[0.15, 0.3, 0.6], model_sizes=[0.25, 0.5, 1.0], replicates=600),
+    "source_bias tiny seeds 10-15": lambda: with_experiment(R.load("source_bias", "tiny"), seeds=range(10, 16)),
+    "source_bias tiny seeds 20-24, synthetic_share 0.3, drift 0": lambda: with_experiment(
+        R.load("source_bias", "tiny"), seeds=range(20, 25), synthetic_share=0.3, drift=0.0),
 }
 
 

@@ -25,6 +25,8 @@ golden_    he_xu_cheng  He, Xu & Cheng 2025; Garg, Bhattacharya   ``generator.fi
 ratio                   & Sur 2025 (real-data weight 1/phi)       ``downweight``'s ``synthetic_weight``
 strong_    dohmatob     Dohmatob, Feng, Subramonian & Kempe,      ``data.STRATEGIES`` (``accumulate``,
 collapse                ICLR 2025 (strong model collapse)         ``downweight``)
+source_    zhou         Zhou, Dai, Pang, Wang, Dong, Xu & Wen,    ``simulate_seeds``, the GenAI's items,
+bias                    SIGIR 2025 (source bias escalates)        ``source_parity``
 ========== ============ ========================================= ===================================
 
 Each paper module declares itself once, as a :class:`~labkit.reproduce.common.Paper`
@@ -50,7 +52,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from labkit.reproduce import alemohammad, chaney, dohmatob, gerstgrasser, he_xu_cheng, jiang, shumailov
+from labkit.reproduce import alemohammad, chaney, dohmatob, gerstgrasser, he_xu_cheng, jiang, shumailov, zhou
 from labkit.reproduce.alemohammad import check_mad, figure_mad, run_mad, variance_law
 from labkit.reproduce.chaney import (check_chaney, consumption_history, figure_chaney, run_chaney,
                                      simulate_with_startup, startup_phase)
@@ -63,10 +65,11 @@ from labkit.reproduce.he_xu_cheng import (check_golden_ratio, figure_golden_rati
 from labkit.reproduce.jiang import check_degenerate, degeneracy_speed, figure_degenerate, run_degenerate
 from labkit.reproduce.shumailov import (Chain, Fit, check_generator, figure_generator, generator_chains,
                                         run_generator)
+from labkit.reproduce.zhou import check_source_bias, figure_source_bias, run_source_bias
 from labkit.sim import prng
 
 # The paper modules, in the order of the notebook's table.
-MODULES = (shumailov, gerstgrasser, chaney, jiang, alemohammad, he_xu_cheng, dohmatob)
+MODULES = (shumailov, gerstgrasser, chaney, jiang, alemohammad, he_xu_cheng, dohmatob, zhou)
 
 REGISTRY: dict[str, Paper] = {module.PAPER.name: module.PAPER for module in MODULES}
 NAMES = tuple(REGISTRY)

@@ -33,7 +33,7 @@ from labkit.sim.measure import METRIC_NAMES  # noqa: F401 (re-exported: labkit.M
 from labkit.sim.devices import devices_for, over_devices
 from labkit.sim.prng import unrolled_threefry
 from labkit.sim.policies import (BONUS_JITTER, NEG, POLICIES, SCORE_UNITS, Slate, SlateContext, coin_log_prob,
-                                 novelty_bonus, slate_log_prob)
+                                 novelty_bonus, slate_log_prob, source_parity)
 from labkit.sim.recommenders import RECOMMENDERS, Observation
 
 
@@ -288,7 +288,8 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     user's own impressions in ``log`` (:func:`own_exposure`, one ``block x items`` count
     per block), so ``log`` is required then; under ``"randomized"`` they count everyone's, each
     scaled per user and item by a uniform draw of :data:`labkit.sim.policies.BONUS_JITTER`
-    (from a key folded off the block's, so no other draw changes).
+    (from a key folded off the block's, so no other draw changes). Under ``source_parity = "slate"`` each slate
+    holds the catalog's synthetic share (:func:`labkit.sim.policies.source_parity`).
     """
     recommender, policy = RECOMMENDERS[static.recommender], POLICIES[static.policy]
     n_users, k = static.n_users, static.slate_size
@@ -302,6 +303,10 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
         raise ValueError("recommend: bonus_scope = 'per_user' counts each user's impressions in the log; pass log=")
     randomized = static.bonus_scope == "randomized"
     shared_bonus = None if per_user else novelty_bonus(context, params)
+    parity = static.source_parity == "slate"
+    if parity and score:
+        raise ValueError("recommend: the score-function estimator does not model source_parity = 'slate' "
+                         "(allowed with score=True: off)")
 
     def one_block(args):
         block_rows, block_key = args
@@ -331,7 +336,10 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
             return jnp.where(seen, CONSUMED, ranking + bonus), user_context
 
         scores, block_context = ranked(bonus)
-        slate = policy(k_policy, scores, block_context, params, k)
+        if parity:
+            slate = source_parity(policy, k_policy, scores, block_context, params, k, obs.catalog.synthetic, users)
+        else:
+            slate = policy(k_policy, scores, block_context, params, k)
         block_score = None
         if score:  # padding rows of the last block repeat a user: they do not count
             def log_prob(p):

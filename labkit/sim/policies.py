@@ -351,6 +351,54 @@ def slate_log_prob(policy: str, scores: Float[Array, "users items"], context: Sl
     return jnp.zeros(scores.shape[:1], scores.dtype)
 
 
+# ``source_parity``: whether slates are held to the catalog's synthetic share (see :func:`source_parity`).
+SOURCE_PARITY = ("off", "slate")
+
+
+def parity_counts(users: Int[Array, "b"], synthetic: Bool[Array, "items"], alive: Bool[Array, "items"], k: int
+                  ) -> Int[Array, "b"]:
+    """Synthetic items each user's slate holds under ``source_parity = "slate"``: ``k q``
+    for the catalog's live synthetic share ``q``, rounded down or up per user so that the
+    mean over users is ``k q`` (a user gets the extra item when its point of the
+    golden-ratio sequence ``frac(u / phi + 1/2)``, exact in 32-bit integers, falls below
+    ``frac(k q)``). Never more than the live synthetic items, nor fewer than ``k`` minus
+    the live human ones."""
+    n_synthetic = (synthetic & alive).sum()
+    target = k * n_synthetic / jnp.maximum(alive.sum(), 1)
+    base = jnp.floor(target)
+    weyl = (users.astype(jnp.uint32) * jnp.uint32(2654435769) + jnp.uint32(2 ** 31)).astype(jnp.float32) / 2.0 ** 32
+    count = (base + (weyl < target - base)).astype(jnp.int32)
+    return jnp.clip(count, k - (alive & ~synthetic).sum(), n_synthetic)
+
+
+def source_parity(policy: Policy, key: Array, scores: Float[Array, "users items"], context: SlateContext,
+                  params: Params, k: int, synthetic: Bool[Array, "items"], users: Int[Array, "users"]) -> Slate:
+    """A debiasing constraint on the source of what is shown: each user's slate holds
+    :func:`parity_counts` synthetic items, so the round's synthetic share of exposure
+    equals the catalog's synthetic share, whatever the recommender prefers.
+
+    The policy runs twice, once over the live synthetic items and once over the live
+    human ones (its own draws for each, from ``key``); the user's slate takes the first
+    ``n_u`` items of the synthetic slate and the first ``k - n_u`` of the human one, and
+    orders them by ``scores`` (plus the context's bonus), so under ``greedy`` it is the
+    top-``k`` list under the constraint. A re-ranking in the spirit of a fairness
+    constraint on exposure; it reads the provenance bit, which a real system may not have.
+    """
+    k_synthetic, k_human = jax.random.split(key)
+    count = parity_counts(users, synthetic, context.alive, k)
+    made = policy(k_synthetic, scores, context._replace(alive=context.alive & synthetic), params, k)
+    human = policy(k_human, scores, context._replace(alive=context.alive & ~synthetic), params, k)
+    slot = jnp.arange(k)[None, :]
+    take_made = slot < count[:, None]
+    # the human slate's first k - n_u items, placed after the synthetic ones
+    from_human = jnp.clip(slot - count[:, None], 0, k - 1)
+    items = jnp.where(take_made, made.items, jnp.take_along_axis(human.items, from_human, 1))
+    organic = jnp.where(take_made, made.organic, jnp.take_along_axis(human.organic, from_human, 1))
+    ranked = scored(scores, context)
+    order = jnp.argsort(-jnp.take_along_axis(ranked, items, 1), axis=1, stable=True)
+    return Slate(jnp.take_along_axis(items, order, 1), jnp.take_along_axis(organic, order, 1))
+
+
 POLICIES: dict[str, Policy] = {
     "greedy": greedy,
     "softmax": softmax,
@@ -383,4 +431,8 @@ LEVERS = (
           "user's (the same bonus for all, exploration synchronized); per_user = the user's own; "
           "randomized = every user's, scaled per user and item by a fresh Uniform(0, 2) draw each round",
           choices=BONUS_SCOPES, hashed_at_default=False),
+    Lever("source_parity", STATIC, str, "off",
+          "a debiasing constraint on the source of slates: slate = each slate holds synthetic items in the live "
+          "catalog's synthetic share (rounded per user, so the round's exposure share equals the catalog's); "
+          "off = no constraint", choices=SOURCE_PARITY, hashed_at_default=False),
 )
