@@ -113,7 +113,12 @@ round_ends(table, [m for names in COLLAPSE_PANELS.values() for m in names]).roun
 # coverage, long tail) ends lower on average too, by a smaller margin. Meanwhile the
 # dashboard gives no warning: CTR and utility per click end at or above **neither**,
 # because users who drifted toward what they were shown like what they are shown. A
-# team watching only the dashboard would call this a success.
+# team watching only the dashboard would call this a success. The third dashboard panel
+# says what it hides: judged by the tastes users started with (utility under initial
+# tastes), the same clicks are worth *less* under **ai_and_drift** than under
+# **neither** (at default scale about a third less, while true utility read on the
+# nudged tastes is more than double). The utility the dashboard reports rises because
+# the tastes moved toward the feed, not because the feed serves what users came for.
 #
 # The cell below checks each part of that reading against the table, so the words
 # cannot drift from the numbers: for each metric, the last-round gap between the
