@@ -61,6 +61,31 @@ def _figs(folder: str, *pairs: tuple[str, str]) -> tuple[FigureRef, ...]:
     return tuple(FigureRef(folder, stem, caption) for stem, caption in pairs)
 
 
+def _reproductions_summary(folder: Path) -> str:
+    """Study 00 in numbers: per reproduction, its paper and how many of its claims labkit's
+    modules reproduce within the stated tolerance, naming the ones that do not (from
+    ``00_reproductions/manifest.json``, the checks the tests run)."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} missing (run notebook 00_reproductions first)")
+    verdicts = json.loads(path.read_text())["reproductions"]
+    parts = []
+    for name, verdict in verdicts.items():
+        claims = verdict["claims"]
+        agree = sum(c["passed"] is True for c in claims)
+        untestable = sum(c["passed"] is None for c in claims)
+        failing = [c["claim"].rstrip(".") for c in claims if c["passed"] is False]
+        part = f"{verdict['paper']} (`{name}`): {agree} of {len(claims) - untestable} claims reproduced"
+        if failing:
+            part += " (not: " + "; ".join(failing) + ")"
+        parts.append(part)
+    total = sum(c["passed"] is True for v in verdicts.values() for c in v["claims"])
+    tested = sum(c["passed"] is not None for v in verdicts.values() for c in v["claims"])
+    return (f"{len(verdicts)} published results rerun with labkit's own modules and checked in code, {total} of "
+            f"{tested} claims within their stated tolerance (Monte-Carlo standard errors; the pass/fail table is in "
+            f"the notebook): " + "; ".join(parts) + ".")
+
+
 def _audit_summary(folder: Path) -> str:
     """Study 09 in numbers: in how many seeds of each arm the audit's alarm fired, the
     metrics it named most often, and MovieLens 100K's verdict (from ``alarms.parquet`` and
@@ -92,6 +117,8 @@ _LATE = ("Each value is a late-round mean (the mean over the last rounds of a ru
          "the figure), then the mean over seeds with its 95% Student-t confidence interval. ")
 
 SECTIONS: tuple[Section, ...] = (
+    Section("00_reproductions", "00 Reproductions: published results rerun in labkit", (),
+            summary=_reproductions_summary),
     Section("01_collapse", "01 Collapse: diversity falls while the dashboard holds", _figs(
         "01_collapse",
         ("collapse", "Each metric against round for a greedy MF feed with GenAI items and drifting users "
