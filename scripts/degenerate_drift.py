@@ -6,7 +6,7 @@ for ``--rounds`` rounds; for each drift, the check of :func:`labkit.reproduce.ch
 with the degeneracy speed fitted over every round (``start="first"``, the form the tests and
 the golden table use) and from the greedy arm's peak of taste entropy on
 (``start="peak"``). Writes the table (parquet), the figure (PNG + PDF) and prints the
-markdown table of ``docs/degenerate-drift.md``::
+table of ``docs/degenerate-drift.md``::
 
     python scripts/degenerate_drift.py                              # 60 rounds, 4 seeds (~6 min on 2 loaded cores)
     python scripts/degenerate_drift.py --rounds 30 --drifts 0.05 0.1 --out /tmp/drift
