@@ -193,7 +193,11 @@ if "chaney" in names:
 # degeneracy in labkit through the learned recommender: new items enter with untrained
 # embeddings and get shown, which is exploration. With the `ideal` oracle a larger pool
 # only offers better-aligned items, and in our runs it did not slow the degeneracy (not
-# part of the check).
+# part of the check). The speed is the slope of users' taste entropy from the round where
+# the greedy arm's entropy peaks: before it, tastes first move from their random draw toward
+# the mix of what they consume and their entropy *rises* for about 0.5 / drift rounds, which
+# at low drift would hide the degeneracy in a whole-run slope (`docs/degenerate-drift.md`:
+# from drift 0.02 to 0.5 the greedy loop degenerates at every drift on this window).
 
 # %%
 if "degenerate" in names:

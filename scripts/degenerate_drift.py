@@ -3,9 +3,8 @@
 On the ``fixed_pool`` world of ``experiments/reproduce_degenerate.yaml`` at a scale (tiny by
 default: 50 users, 150 items), one compiled grid over epsilon (0 and 1) and ``drift``, run
 for ``--rounds`` rounds; for each drift, the check of :func:`labkit.reproduce.check_degenerate`
-with the degeneracy speed fitted over every round (``start="first"``, the form the tests and
-the golden table use) and from the greedy arm's peak of taste entropy on
-(``start="peak"``). Writes the table (parquet), the figure (PNG + PDF) and prints the
+with the degeneracy speed fitted over every round (``start="first"``, the earlier form) and
+from the greedy arm's peak of taste entropy on (``start="peak"``, the default since the fix). Writes the table (parquet), the figure (PNG + PDF) and prints the
 table of ``docs/degenerate-drift.md``::
 
     python scripts/degenerate_drift.py                              # 60 rounds, 4 seeds (~6 min on 2 loaded cores)

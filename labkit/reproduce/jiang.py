@@ -64,19 +64,20 @@ def run_degenerate(spec: Reproduction, workers: int = 2) -> pd.DataFrame:
 SPEED_STARTS = ("first", "peak")
 
 
-def degeneracy_speed(table: pd.DataFrame, metric: str = "user_taste_entropy", start: str = "first") -> pd.DataFrame:
+def degeneracy_speed(table: pd.DataFrame, metric: str = "user_taste_entropy", start: str = "peak") -> pd.DataFrame:
     """Speed of degeneracy per (condition, epsilon, seed): how fast users' interest
     concentrates, the least-squares slope of ``-metric`` against round (nats per round
     for taste entropy; > 0 means degenerating).
 
     ``start`` picks the rounds the slope is fitted over:
 
-    * ``"first"``: every round. Users' taste entropy first *rises* (tastes move from their
+    * ``"first"``: every round (the form before labkit's fix of Jiang's claim at low drift;
+      kept as an option). Users' taste entropy first *rises* (tastes move from their
       Dirichlet draw toward the mix of topics of the items consumed) for about
       ``0.5 / drift`` rounds before the greedy loop concentrates it, so at low drift a run
       of a few tens of rounds is mostly that transient and its slope says nothing of the
       degeneracy (see ``docs/degenerate-drift.md``);
-    * ``"peak"``: from the round where the greedy arm's mean (over seeds) ``metric`` peaks
+    * ``"peak"`` (the default): from the round where the greedy arm's mean (over seeds) ``metric`` peaks
       (the smallest epsilon; the latest such round over the conditions) to the end: one
       window for every condition and epsilon, so that they stay paired, without the transient.
     """
@@ -102,7 +103,7 @@ def speed_window_start(table: pd.DataFrame, metric: str = "user_taste_entropy") 
 
 
 def check_degenerate(table: pd.DataFrame, z: float = 2.0, fixed: str = "fixed_pool",
-                     growing: str = "growing_pool", start: str = "first") -> dict:
+                     growing: str = "growing_pool", start: str = "peak") -> dict:
     """Does labkit show Jiang et al.'s degenerate feedback loop and its two remedies?
 
     On the degeneracy speed (:func:`degeneracy_speed`), seeds paired:
@@ -114,9 +115,9 @@ def check_degenerate(table: pd.DataFrame, z: float = 2.0, fixed: str = "fixed_po
     3. a growing candidate pool slows it: at the smallest epsilon, ``growing`` is slower
        than ``fixed`` by more than ``z`` SE.
 
-    ``start``: the window of the speed (:func:`degeneracy_speed`); ``"first"`` (every
-    round) is the form the golden table pins, ``"peak"`` leaves out the early rise of
-    taste entropy, which at low drift fills a short run.
+    ``start``: the window of the speed (:func:`degeneracy_speed`); ``"peak"`` (the
+    default) leaves out the early rise of taste entropy, which at low drift fills a short
+    run; ``"first"`` (every round) is the earlier form, kept as an option.
     """
     speed = degeneracy_speed(table, start=start)
     claims = []
