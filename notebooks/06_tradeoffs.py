@@ -142,4 +142,9 @@ print("\n".join(tradeoff_checks(summary, effects, costs, headline=["exposure_ent
 # %% [markdown]
 # What this does not say: a setting is one point of its family's curve (02-04 draw the
 # whole curves), so a mitigation that looks expensive here may be cheap at a milder
-# setting; and the plane weighs all users alike.
+# setting; and the plane weighs all users alike. The two bonuses (ucb's `beta`, the
+# novelty weight) are not monotone: pushed far enough, a bonus every user shares sends
+# everyone to the same least-shown items each round, so exposure entropy falls below the
+# greedy feed's while the run still shows more of the catalog. 02's strength figure sweeps
+# both over their whole range in standardized units, under `mf` and `content`, and marks
+# that herding regime; the settings here are in the raw units of MF's logits.

@@ -45,7 +45,8 @@ class LeverStudy:
     ``metrics``: the metrics summarized (diversity, then the dashboard); ``baseline``:
     the reference point's column values, or None (each family's smallest setting);
     ``label``: the column naming a setting (``setting``, or ``arm`` with no baseline);
-    ``summary``, ``effects``: the tables written as CSV.
+    ``summary``, ``effects``: the tables written as CSV; ``apart``: late-round means of the
+    families set apart (``lever_study(apart=...)``), kept out of everything above.
     """
 
     run: StudyRun
@@ -56,6 +57,7 @@ class LeverStudy:
     label: str
     summary: pd.DataFrame
     effects: pd.DataFrame
+    apart: pd.DataFrame
 
     @property
     def out(self) -> Path:
@@ -127,23 +129,33 @@ class LeverStudy:
 
 
 def lever_study(experiment: str | os.PathLike, scale: str, out_dir: str | os.PathLike,
-                baseline: Mapping[str, Any] | None, late_rounds: int = LATE_ROUNDS) -> LeverStudy:
+                baseline: Mapping[str, Any] | None, late_rounds: int = LATE_ROUNDS,
+                apart: str | None = None) -> LeverStudy:
     """Sweep a lever study, average its late rounds and write its summary tables.
 
     ``experiment``, ``scale``, ``out_dir``: as in :func:`labkit.experiments.studies.run_study`;
     ``baseline``: column values of the reference point (``{"arm": "none"}``), or None to
     compare each family with its own smallest setting; ``late_rounds``: rounds averaged
-    at the end of each run (:func:`labkit.analysis.tables.late_window`).
+    at the end of each run (:func:`labkit.analysis.tables.late_window`); ``apart``: families
+    whose name holds this string (02's ``_strength_`` sweeps, read by
+    :mod:`labkit.analysis.bonus_strength`) are kept out of the lever figure and tables, their
+    late-round means returned as ``apart``.
     """
     run = run_study(experiment, scale, out_dir)
     varied = varied_levers(run.experiment)
     per_seed = late_means(run.table, late_rounds)
+    window = dict(per_seed.attrs)
+    aside = (per_seed["family"].str.contains(apart, regex=False).to_numpy(bool) if apart
+             else np.zeros(len(per_seed), bool))
+    set_apart, per_seed = per_seed[aside].reset_index(drop=True), per_seed[~aside].reset_index(drop=True)
+    set_apart.attrs, per_seed.attrs = dict(window), dict(window)  # the late-round window, kept by both
+    varied = {family: names for family, names in varied.items() if not (apart and apart in family)}
     label = "arm" if baseline is None else "setting"
     if baseline is not None:  # name a setting by its lever values: the arm alone does not say them
         per_seed["setting"] = settings_column(per_seed, varied)
     metrics = [*DIVERSITY, *DASHBOARD]
     summary, effects = lever_tables(per_seed, metrics, varied, baseline, run.out, label)
-    return LeverStudy(run, per_seed, varied, metrics, baseline, label, summary, effects)
+    return LeverStudy(run, per_seed, varied, metrics, baseline, label, summary, effects, set_apart)
 
 
 __all__ = ["LeverStudy", "lever_study"]

@@ -131,7 +131,15 @@ SECTIONS: tuple[Section, ...] = (
                                "under GenAI + drift pressure. " + _LATE + "Dashed line and grey band: the "
                                "greedy feed with no mitigation (none) and its interval."),
         ("exploration_rounds", "The representative setting of each exploration mitigation (the one carried "
-                               "to 06) against round, with the greedy baseline. " + _BAND))),
+                               "to 06) against round, with the greedy baseline. " + _BAND),
+        ("exploration_bonus_strength", "The exposure bonus (ucb beta) and the novelty reward over their whole "
+                                       "strength range in standardized units (log axis), under the mf and the "
+                                       "content recommender (one column each). " + _LATE + "Dashed line and grey "
+                                       "band: that recommender's greedy feed (strength 0). Shaded: the herding "
+                                       "regime, where within-round exposure entropy is clearly below greedy's "
+                                       "while cumulative exposure entropy is clearly above it (paired 95% "
+                                       "intervals): every user is sent to the same least-shown items each "
+                                       "round."))),
     Section("03_stochasticity", "03 Controlled stochasticity", _figs(
         "03_stochasticity",
         ("stochasticity_levers", "Softmax (Plackett-Luce) sampling temperature and the MMR relevance weight "
