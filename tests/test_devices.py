@@ -35,11 +35,15 @@ def _grid_metrics(tmp_path, devices: int) -> dict[str, np.ndarray]:
 
 
 def test_a_grid_split_over_two_host_devices_gives_the_one_device_numbers(tmp_path):
-    """3 points on 2 CPU devices (padded to 4, the padding cut off): same metrics, bit for bit."""
+    """3 points on 2 CPU devices (padded to 4, the padding cut off): same metrics, to the last bit but
+    one. Each device runs the program compiled for its own batch (2 points, not 3), and XLA may
+    vectorize a division there as a reciprocal refined by Newton's method, which can differ from the
+    correctly rounded quotient by one unit in the last place (seen on cumulative_coverage: 13/14 as
+    0.92857140 on two devices, 0.92857146 on one). Nothing else may differ."""
     one, two = _grid_metrics(tmp_path, 1), _grid_metrics(tmp_path, 2)
     assert one.keys() == two.keys() and one["ctr"].shape == (3, 2, 4)
     for name in one:
-        np.testing.assert_array_equal(two[name], one[name], err_msg=name)
+        np.testing.assert_array_max_ulp(two[name], one[name], maxulp=1)
     assert any(not np.array_equal(one[name][0], one[name][2]) for name in one)  # the points differ
 
 

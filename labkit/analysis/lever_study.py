@@ -20,7 +20,7 @@ setting.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -57,7 +57,7 @@ class LeverStudy:
     label: str
     summary: pd.DataFrame
     effects: pd.DataFrame
-    apart: pd.DataFrame
+    apart: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def out(self) -> Path:
