@@ -109,10 +109,10 @@ def _notebook(path: Path, *sources: str) -> Path:
 def test_studies_run_side_by_side_the_write_up_last_and_a_failure_starts_no_other(tmp_path):
     # 01 waits until 02 has started (its folder exists), so the two must run at once; 99
     # reads what every study wrote, so it must run after all of them
-    def wait(seen: str) -> str:  # a cell that waits (2 min at most) until ``seen`` holds, then writes it
+    def wait(seen: str, linger: float = 2) -> str:  # a cell that waits (2 min at most) until ``seen``, then writes it
         return ("import time\nfrom pathlib import Path\nstart = time.time()\nseen = lambda: " + seen + "\n"
                 "while not seen() and time.time() - start < 120:\n    time.sleep(0.1)\n"
-                "time.sleep(2)\nPath(out_dir, 'done.txt').write_text(str(seen()))")
+                f"time.sleep({linger})\nPath(out_dir, 'done.txt').write_text(str(seen()))")
 
     started = "Path(out_dir, '..', '02_second').is_dir()"
     output = "Path(out_dir, '..', '02_second', '02_second.ipynb')"
@@ -131,7 +131,9 @@ def test_studies_run_side_by_side_the_write_up_last_and_a_failure_starts_no_othe
     # 02 fails while 01 waits for it, two at a time: 03 never starts, 01 finishes and is kept
     broken = tmp_path / "broken"
     broken.mkdir()
-    _notebook(broken / "01_first.ipynb", wait(failed))
+    # papermill saves 02's error before its kernel has shut down and the failure reaches the
+    # scheduler (seconds on a loaded machine): 01 lingers long enough for the failure to be known
+    _notebook(broken / "01_first.ipynb", wait(failed, linger=12))
     _notebook(broken / "02_second.ipynb", "raise ValueError('boom')")
     _notebook(broken / "03_third.ipynb", write)
     with pytest.raises(NotebookFailed) as caught:
