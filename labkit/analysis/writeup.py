@@ -61,14 +61,19 @@ def _figs(folder: str, *pairs: tuple[str, str]) -> tuple[FigureRef, ...]:
     return tuple(FigureRef(folder, stem, caption) for stem, caption in pairs)
 
 
+def _study_file(folder: Path, name: str) -> Path:
+    """``folder/name``, a table a study notebook writes; raises naming the notebook to run when it is missing."""
+    path = folder / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} missing (run notebook {folder.name} first)")
+    return path
+
+
 def _reproductions_summary(folder: Path) -> str:
     """Study 00 in numbers: per reproduction, its paper and how many of its claims labkit's
     modules reproduce within the stated tolerance, naming the ones that do not (from
     ``00_reproductions/manifest.json``, the checks the tests run)."""
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} missing (run notebook 00_reproductions first)")
-    verdicts = json.loads(path.read_text())["reproductions"]
+    verdicts = json.loads(_study_file(folder, "manifest.json").read_text())["reproductions"]
     parts = []
     for name, verdict in verdicts.items():
         claims = verdict["claims"]
@@ -92,10 +97,7 @@ def _strength_summary(folder: Path) -> str:
     largest gain of within-round exposure entropy over the greedy feed and where it herds."""
     import pandas as pd
 
-    path = folder / "bonus_strength.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} missing (run notebook 02_exploration first)")
-    table = pd.read_csv(path)
+    table = pd.read_csv(_study_file(folder, "bonus_strength.csv"))
     parts = []
     for family, rows in table.groupby("family", sort=False):
         lever = rows["lever"].iloc[0]
@@ -118,10 +120,7 @@ def _audit_summary(folder: Path) -> str:
     ``ml-100k/manifest.json``)."""
     import pandas as pd
 
-    path = folder / "alarms.parquet"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} missing (run notebook 09_audit first)")
-    alarms = pd.read_parquet(path)
+    alarms = pd.read_parquet(_study_file(folder, "alarms.parquet"))
     parts = []
     for arm, rows in alarms.groupby("arm", sort=False):
         named = pd.Series([m for text in rows["towards_collapse"] for m in text.split(", ") if m]).value_counts()
