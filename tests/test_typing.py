@@ -1,6 +1,6 @@
 """The shape annotations of labkit.sim (jaxtyping) hold: whole simulations run with every
 annotated function checked by beartype, covering every policy, recommender, data strategy,
-generator objective and consumption mode.
+generator objective, generator family and consumption mode.
 
 The check needs jaxtyping's import hook installed before labkit is imported, so it runs in
 a fresh interpreter. Shapes are checked while jax traces, so the simulations are traced
@@ -25,6 +25,8 @@ CASES = [
     dict(policy="ucb", recommender="ideal", data_strategy="downweight", novelty_weight=0.5),
     dict(policy="thompson", recommender="random", data_strategy="human_only", consumption="once"),
     dict(policy="epsilon_greedy", recommender="mf", data_strategy="replace", block_users=3),
+    dict(generator_family="mixture", generator_components=2, generator_objective="engagement"),
+    dict(generator_family="full"),
 ]
 for case in CASES:
     config = Config.from_dict(n_users=7, n_items=13, initial_items=11, new_items=2, slate_size=3, rounds=3,
@@ -39,7 +41,7 @@ for case in CASES:
 def test_every_annotated_shape_holds_in_whole_simulations():
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
-    assert result.stdout.count("checked") == 6
+    assert result.stdout.count("checked") == 8
 
 
 def test_the_checker_catches_a_wrong_shape():

@@ -146,6 +146,9 @@ def check_supported(static: Static) -> None:
     if static.bonus_scope != "global":
         raise ConfigError(f"bonus_scope = {static.bonus_scope!r}: the relaxed loop models only the "
                           f"catalog-wide exposure bonus (allowed: global)")
+    if static.generator_family != "diagonal":
+        raise ConfigError(f"generator_family = {static.generator_family!r}: the relaxed loop models only the "
+                          f"diagonal Gaussian GenAI (allowed: diagonal)")
     if static.source_parity != "off":
         raise ConfigError(f"source_parity = {static.source_parity!r}: the relaxed loop models no constraint "
                           f"on the source of slates (allowed: off)")

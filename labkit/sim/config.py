@@ -164,6 +164,17 @@ def _check_consistency(values: dict[str, Any], where: str) -> None:
     if values["creator_exit_share"] > 0 and values["creator_exit_window"] > values["rounds"]:
         refuse("creator_exit_window", f"is longer than the run, rounds = {values['rounds']}: no creator would "
                                       f"ever be judged; allowed with creator_exit_share > 0: 1..{values['rounds']}")
+    components, family = values["generator_components"], values["generator_family"]
+    if family != "mixture" and components != LEVERS["generator_components"].default:
+        refuse("generator_components", f"is read only by generator_family = 'mixture' (here {family!r}); "
+                                       f"allowed: leave it out, or set generator_family = 'mixture'")
+    fitted = {"initial_items": values["initial_items"]}  # the first fit, then each round's rows:
+    if values["generator_objective"] == "likelihood":  # one clicked item per user, or the catalog
+        fitted["n_users"] = values["n_users"]
+    for size, rows in fitted.items():
+        if family == "mixture" and components > rows:
+            refuse("generator_components", f"exceeds the items the mixture is fitted to, {size} = {rows}; "
+                                           f"allowed: 1..{min(fitted.values())}")
     if values["creator_entry_rate"] > 0 and values["creator_exit_share"] == 0:
         refuse("creator_entry_rate", "needs creators who leave (new creators take the places of those who left); "
                                      "allowed with creator_exit_share = 0: 0")

@@ -44,7 +44,7 @@ class State(NamedTuple):
     catalog: world_mod.Catalog
     creators: world_mod.Creators
     users: users_mod.Users
-    generator: gen_mod.Generator
+    generator: gen_mod.GenAI  # its family: generator_family
     recommender: Any
     log: data_mod.Log
     exposure: Float[Array, "items"]  # impressions so far of the item in each slot
@@ -63,7 +63,8 @@ def init_state(key: Array, static: Static, params: Params) -> State:
         catalog=catalog,
         creators=creators,
         users=users_mod.init_users(k_users, static, params),
-        generator=gen_mod.fit(catalog.features, live),
+        generator=gen_mod.fit(catalog.features, live, family=static.generator_family,
+                              components=static.generator_components),
         recommender=RECOMMENDERS[static.recommender].init(k_rec, static, params),
         log=data_mod.empty_log(static),
         exposure=jnp.zeros(static.n_items),
@@ -379,9 +380,9 @@ def creator_metrics(state: State, static: Static) -> dict[str, Array]:
     return one(state.creators, state.round)
 
 
-def refit_generator(generator: gen_mod.Generator, consumed_features: Float[Array, "users topics"],
+def refit_generator(generator: gen_mod.GenAI, consumed_features: Float[Array, "users topics"],
                     clicked: Bool[Array, "users"], predicted_share: Float[Array, "*share"],
-                    catalog: world_mod.Catalog, static: Static) -> gen_mod.Generator:
+                    catalog: world_mod.Catalog, static: Static) -> gen_mod.GenAI:
     """Refit the GenAI by its objective (:data:`labkit.sim.generator.OBJECTIVES` says
     what each fits); ``predicted_share`` comes from :func:`recommend`."""
     objective = gen_mod.OBJECTIVES[static.generator_objective]
