@@ -3,10 +3,13 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 from jax.extend.random import threefry_2x32
 
 import labkit
+from labkit.bench import targets_summary
+from labkit.bench.worlds import bench_prng
 from labkit.sim import loop, prng
 from labkit.sim.config import Config
 
@@ -75,9 +78,12 @@ def test_the_unrolled_lowering_has_no_loop_and_the_default_has_one(rolled_then_r
         assert " while(" not in compiled_uniform_text()
 
 
+TINY = {"n_users": 20, "n_items": 40, "initial_items": 30, "new_items": 3, "rounds": 4, "slate_size": 4,
+        "synthetic_share": 0.3}
+
+
 def tiny_run():
-    config = Config.from_dict({"n_users": 20, "n_items": 40, "initial_items": 30, "new_items": 3,
-                               "rounds": 4, "slate_size": 4, "synthetic_share": 0.3})
+    config = Config.from_dict(TINY)
     # the jitted program itself: labkit.simulate would compile it under the unrolled lowering
     state, metrics = loop._simulate(config.static, config.params, jax.random.key(7))
     return jax.tree.map(np.asarray, (state.users.theta, state.catalog.features, metrics))
@@ -92,3 +98,18 @@ def test_a_simulation_is_bit_identical_under_both_lowerings(rolled_then_restored
         np.testing.assert_array_equal(a, b)
     # and the run really draws: new items' topic mixtures differ from the first ones
     assert not np.allclose(unrolled[1][-3:], unrolled[1][:3])
+
+
+def test_the_bench_rows_compare_both_lowerings_and_put_back_the_rule(rolled_then_restored):
+    """``labkit bench``'s prng rows (labkit.bench.worlds.bench_prng) on the world above: one
+    row per lowering, both runs' numbers equal, and jax's rule left as it was found. Its two
+    programs are the ones the test above compiled (read from the session's compilation cache)."""
+    before = prng.registered()
+    rows = bench_prng(Config.from_dict(TINY), repeats=1)
+    assert [row["mode"] for row in rows] == ["threefry_loop", "threefry_unrolled"]
+    assert all(row["same_numbers"] for row in rows)
+    assert all(row["compile_s"] > 0 and row["run_s"] > 0 and row["simulations"] == 1 for row in rows)
+    assert prng.registered() is before
+    summary = targets_summary(pd.DataFrame(rows))
+    assert summary["prng_same_numbers"] and summary["prng_unrolled_speedup"] > 0
+    assert summary["prng_world"] == "20x40x4"
