@@ -11,13 +11,13 @@ users, CTR and the repeat share (the share of a user's ranked slots holding an i
 user's ranked slots the round before); and at the end the distinct share (the share of the run's
 impressions on the fifth of live items least like the others)::
 
-    python scripts/mitigation_directions.py                 # moderate strength, 6 seeds
-    python scripts/mitigation_directions.py --sweep         # every strength of SWEEP
+    python -m labkit.analysis.mitigation_directions            # moderate strength, 6 seeds
+    python -m labkit.analysis.mitigation_directions --sweep    # every strength of SWEEP
 
 One compiled program per (recommender, mitigation); its strengths run together under
 ``jax.vmap``. Greedy is the ``epsilon`` program's point ``epsilon = 0`` (the same world as
-``thompson``'s ``beta = 0`` and ``softmax``'s ``temperature = 0``; ``tests/test_mitigation_directions.py``
-checks it); ``reserve`` at share 0 is not greedy (it trains on no row), so its baseline is that one.
+``thompson``'s ``beta = 0``, ``softmax``'s ``temperature = 0`` and ``mmr``'s ``mmr_lambda = 1``;
+``tests/test_mitigation_directions.py`` checks it); ``reserve`` at share 0 is not greedy (it trains on no row), so its baseline is that one.
 """
 
 from __future__ import annotations
