@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     experiment = load(args.config, args.scale)
     config = experiment.config.replace(**_parse_set(args.set)) if args.set else experiment.config
+    if args.log:  # the exported log holds every round (the same metrics: labkit.sim.loop.log_rounds)
+        config = config.replace(log_capacity="full")
     if args.seeds is not None and args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds}: allowed: a count >= 1")
     seeds = list(range(args.seed_start, args.seed_start + args.seeds)) if args.seeds else list(experiment.seeds)

@@ -32,20 +32,24 @@ WORLD = dict(n_users=24, n_items=48, initial_items=40, new_items=4, n_topics=5, 
              rounds=6, n_pairs=16, embedding_dim=4, train_steps=3, synthetic_share=0.5, drift=0.2,
              generator_temperature=0.6, influence_threshold=0.05, block_users=10)
 
+# The state digest sums the whole final log; under the default log_capacity = auto the two cases
+# marked "full" below would keep a ring of a few rounds (popularity outside a window: 1; random
+# under replace: window + 1), with the same metrics (tests/test_log_capacity.py checks that).
 CASES: dict[str, dict[str, Any]] = {
     "greedy-mf-accumulate": dict(policy="greedy", recommender="mf", data_strategy="accumulate"),
     "softmax-content-replace-engagement-once": dict(
         policy="softmax", recommender="content", data_strategy="replace", window=2,
         generator_objective="engagement", consumption="once", temperature=0.5),
     "epsilon-popularity-downweight": dict(policy="epsilon_greedy", recommender="popularity",
-                                          data_strategy="downweight", epsilon=0.3, synthetic_weight=0.2),
+                                          data_strategy="downweight", epsilon=0.3, synthetic_weight=0.2,
+                                          log_capacity="full"),
     "ucb-mf-human_only-novelty-once": dict(policy="ucb", recommender="mf", data_strategy="human_only",
                                            consumption="once", beta=0.5, novelty_weight=0.3),
     "thompson-content-reserve": dict(policy="thompson", recommender="content", data_strategy="reserve",
                                      reserve_share=0.25, beta=0.5),
     "mmr-ideal-accumulate-once": dict(policy="mmr", recommender="ideal", mmr_lambda=0.6, consumption="once"),
     "greedy-random-replace-engagement": dict(policy="greedy", recommender="random", data_strategy="replace",
-                                             window=3, generator_objective="engagement"),
+                                             window=3, generator_objective="engagement", log_capacity="full"),
     "greedy-popularity-replace-once": dict(policy="greedy", recommender="popularity", data_strategy="replace",
                                            window=2, consumption="once", novelty_weight=0.1),
     "softmax-mf-replace-downweight": dict(policy="softmax", recommender="mf", data_strategy="downweight",

@@ -12,9 +12,10 @@ from labkit.sim.loop import CONSUMED
 from labkit.sim.policies import NEG, SlateContext, mmr
 
 # A fixed catalog (no new items), static users, a click almost every round by utility:
-# the ideal greedy feed shows the same top items each round, so repeats are certain.
+# the ideal greedy feed shows the same top items each round, so repeats are certain. The tests
+# read the whole final log (repeat's run alone would keep one round: labkit.sim.loop.log_rounds).
 WORLD = dict(n_users=12, n_items=40, initial_items=40, new_items=0, slate_size=3, rounds=10, n_topics=4,
-             n_creators=3, n_pairs=8, recommender="ideal", no_click_logit=-100.0, drift=0.0)
+             n_creators=3, n_pairs=8, recommender="ideal", no_click_logit=-100.0, drift=0.0, log_capacity="full")
 
 
 def consumed_uids(consumption: str, policy: str = "greedy", **levers) -> list[list[int]]:

@@ -81,19 +81,18 @@ def test_every_strategy_is_registered_in_the_config_choices():
     assert set(STRATEGIES) == set(DATA_STRATEGIES)
 
 
-def test_the_sorted_history_holds_the_log_rings_clicks_round_after_round():
-    """``replace_in_history`` keeps, per user, the clicked serial numbers of the rounds the
-    log's ring holds, sorted: checked against sorting the ring's rows, over more rounds
-    than the ring has (so it wraps), with repeated items and rounds without a click."""
-    from labkit.sim.data import replace_in_history
+def test_the_history_holds_the_last_rounds_clicks_round_after_round():
+    """``record_clicks`` keeps, per user, the clicked serial numbers of the last ``rounds``
+    rounds (a ring over rounds, -1 for a round without a click): checked over more rounds than
+    the ring has (so it wraps), with repeated items and rounds without a click."""
+    from labkit.sim.data import record_clicks
 
     rng = np.random.default_rng(0)
     users, ring, rounds = 6, 5, 17
     window = np.full((users, ring), -1)
     history = jnp.full((users, ring), -1, jnp.int32)
     for t in range(rounds):
-        row = t % ring
         new = np.where(rng.random(users) < 0.3, -1, rng.integers(0, 4, users))  # few items: repeats
-        history = replace_in_history(history, jnp.asarray(window[:, row], jnp.int32), jnp.asarray(new, jnp.int32))
-        window[:, row] = new
-        np.testing.assert_array_equal(np.asarray(history), np.sort(window, axis=1), err_msg=f"round {t}")
+        history = record_clicks(history, jnp.int32(t), jnp.asarray(new, jnp.int32))
+        window[:, t % ring] = new
+        np.testing.assert_array_equal(np.asarray(history), window, err_msg=f"round {t}")

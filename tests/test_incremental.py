@@ -14,9 +14,10 @@ from labkit.sim import loop
 from labkit.sim.config import Config
 from labkit.sim.recommenders import RECOMMENDERS, Observation
 
-# 30 slots, 20 items at start and 4 new a round: slots are reused from round 3 on.
+# 30 slots, 20 items at start and 4 new a round: slots are reused from round 3 on. The log keeps
+# every round: the fit from scratch reads the whole training table.
 TINY = dict(n_users=16, n_items=30, initial_items=20, new_items=4, slate_size=4, rounds=12,
-            n_topics=5, n_creators=6, n_pairs=8, window=3)
+            n_topics=5, n_creators=6, n_pairs=8, window=3, log_capacity="full")
 STRATEGIES = ["accumulate", "replace", "downweight", "human_only", "reserve"]
 
 
@@ -69,6 +70,36 @@ def test_update_continues_a_fit_from_scratch():
     unchanged, _ = step(state, key)
     np.testing.assert_allclose(np.asarray(continued.recommender.total), np.asarray(unchanged.recommender.total),
                                rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("recommender", ["content", "popularity"])
+def test_update_on_a_ring_of_the_window_is_the_update_on_the_whole_log(recommender):
+    """Under replace the loop's log keeps window + 1 rounds (labkit.sim.loop.log_rounds): given
+    that ring, wrapped and with slots reused, the recommender's update and the running totals
+    are bit for bit what the loop computed on the whole log."""
+    config = Config.from_dict(TINY, recommender=recommender, data_strategy="replace", synthetic_share=0.5,
+                              drift=0.2, influence_threshold=0.05, synthetic_weight=0.3, reserve_share=0.3)
+    static, params = config.static, config.params
+    capacity = loop.log_rounds(config.replace(log_capacity="auto").static)
+    assert capacity == static.window + 1
+
+    @jax.jit
+    def update(before, after, log):
+        now, obs = after.round - 1, Observation(after.catalog, after.users)
+        return (RECOMMENDERS[recommender].update(before.recommender, log, now, obs, jax.random.key(0), static, params),
+                data_mod.update_totals(before.training, log, after.catalog, now, static, params))
+
+    before, compared = None, 0
+    for state, _ in _rounds(config):  # the program of test_update_equals_fit_from_scratch_every_round
+        now = int(state.round) - 1
+        if now >= capacity:  # the ring has wrapped
+            kept = np.arange(now - capacity + 1, now + 1)  # the rounds it holds, each at row round % capacity
+            ring = jax.tree.map(lambda values: values[kept][np.argsort(kept % capacity)], state.log)
+            jax.tree.map(np.testing.assert_array_equal, update(before, state, ring),
+                         (state.recommender, state.training))
+            compared += 1
+        before = state
+    assert compared == static.rounds - capacity
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)

@@ -25,8 +25,8 @@ LOGGED = 7  # rounds run before the log is read
 
 @pytest.fixture(scope="module")
 def logged():
-    """The state after ``LOGGED`` rounds (a popularity recommender: the log is what matters)."""
-    config = Config.from_dict(TINY, recommender="popularity", **WORLD)
+    """The state after ``LOGGED`` rounds (a popularity recommender: the log is what matters, kept whole)."""
+    config = Config.from_dict(TINY, recommender="popularity", log_capacity="full", **WORLD)
     step = jax.jit(partial(loop.step, config.static, config.params))
     state = loop.init_state(jax.random.key(0), config.static, config.params)
     for key in jax.random.split(jax.random.key(1), LOGGED):
@@ -94,7 +94,8 @@ def test_sampled_rows_are_in_reach_and_weighted_as_in_the_full_table(logged, str
     log, catalog, round_ = logged.log, logged.catalog, logged.round - 1
     key, shape = jax.random.key(9), (50, 40)
     rows, population = data_mod.sample_training_data(log, catalog, round_, key, shape, static, params)
-    row, user, slot = (np.asarray(a) for a in data_mod.sample_impressions(key, shape, round_, static))
+    row, user, slot = (np.asarray(a) for a in data_mod.sample_impressions(key, shape, round_, static,
+                                                                                   log.round.shape[0]))
     item, uid, rounds = (np.asarray(log.item)[row, user, slot], np.asarray(log.uid)[row, user, slot],
                          np.asarray(log.round)[row])
     np.testing.assert_array_equal(np.asarray(rows.item), item)
@@ -111,6 +112,24 @@ def test_sampled_rows_are_in_reach_and_weighted_as_in_the_full_table(logged, str
     assert (weight[reused] == 0).all()
     if strategy == "accumulate":  # the draw did meet rows of items that have left
         assert reused.any()
+
+
+def test_a_ring_of_the_window_samples_what_the_whole_log_samples(logged):
+    """Under replace the loop's log keeps window + 1 rounds (labkit.sim.loop.log_rounds): the
+    same draws find the same impressions, weights and population there as in the whole log."""
+    config = _config("replace", mf_training="minibatch")
+    static, params = config.static, config.params
+    capacity = loop.log_rounds(static)
+    assert capacity == static.window + 1 < LOGGED  # the ring has wrapped
+    kept = np.arange(LOGGED - capacity, LOGGED)  # the rounds the ring holds, each at row round % capacity
+    ring = jax.tree.map(lambda values: values[kept][np.argsort(kept % capacity)], logged.log)
+    assert sorted(np.asarray(ring.round) % capacity) == list(range(capacity))
+    sample = jax.jit(data_mod.sample_training_data, static_argnums=(4, 5))
+    args = (logged.catalog, logged.round - 1, jax.random.key(9), (50, 40), static, params)
+    (rows, population), (whole, whole_population) = sample(ring, *args), sample(logged.log, *args)
+    jax.tree.map(np.testing.assert_array_equal, rows, whole)
+    assert float(population) == float(whole_population) == 3 * static.n_users * static.slate_size
+    assert float(np.asarray(rows.weight).sum()) > 0
 
 
 def test_minibatch_training_lowers_the_full_loss_about_as_much_as_full_training(logged):

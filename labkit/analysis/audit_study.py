@@ -48,7 +48,7 @@ def audit_study(experiment: str | os.PathLike, scale: str, out_dir: str | os.Pat
     out = in_repo(out_dir)
     rows, first = [], {}
     for point in sweep_points(exp):
-        _, state = simulated_point(point.config, exp.seeds)
+        _, state = simulated_point(point.config.replace(log_capacity="full"), exp.seeds)  # every round's log
         log = log_table(state.log, exp.seeds)
         del state
         for seed in exp.seeds:

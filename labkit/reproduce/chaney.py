@@ -72,7 +72,8 @@ def startup_phase(config: Config, seeds: Sequence[int], startup_rounds: int):
     recommendations in every seed's world. It depends on ``config`` only through the
     levers other than ``recommender``, so one start-up serves every recommender."""
     _check_startup(config, startup_rounds)
-    startup = config.replace(recommender="random")
+    # the whole log, as the continuation's (simulate_with_startup): it is the start-up's training table
+    startup = config.replace(recommender="random", log_capacity="full")
     state, metrics = _startup(startup.static, startup.params, loop.seed_keys(seeds), startup_rounds)
     return state, _finite_metrics(metrics, seeds)
 
@@ -86,9 +87,13 @@ def simulate_with_startup(config: Config, seeds: Sequence[int], startup_rounds: 
     history, so recommenders are compared on paired runs; pass ``startup`` (the result
     of :func:`startup_phase` for the same levers and seeds) to reuse one start-up.
 
+    Both phases keep every round in the log (``log_capacity = full``): the recommender
+    trains on the whole start-up log, and Chaney et al.'s measures read the final one.
+
     Returns ``(final_state, metrics)``; metrics are numpy ``[seeds, rounds]`` arrays.
     """
     _check_startup(config, startup_rounds)
+    config = config.replace(log_capacity="full")
     state, first = startup if startup is not None else startup_phase(config, seeds, startup_rounds)
     state, rest = _continue(config.static, config.params, state, loop.seed_keys(seeds),
                             config.rounds - startup_rounds)

@@ -1,8 +1,10 @@
 """The interaction log, its provenance bits, and the data strategies that retrain on it.
 
-The log holds every impression (user, slate position) of every round in fixed-size
-arrays ``[rounds, users, k]``, so it is a static-shape pytree under ``jit``. Each
-impression carries its provenance:
+The log holds the impressions (user, slate position) of the latest rounds in fixed-size
+arrays ``[rounds, users, k]``, a ring over rounds, so it is a static-shape pytree under
+``jit``; how many rounds it keeps is what the run reads of it (every round of the run, a
+windowed strategy's window and one more, or the current round alone:
+:func:`labkit.sim.loop.log_rounds`). Each impression carries its provenance:
 
 * ``synthetic``: the item was made by the GenAI;
 * ``organic``: the exposure came from exploration, not from the recommender's ranking;
@@ -16,7 +18,6 @@ any), so new strategies are new values of the same interface, not new branches.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import jax
@@ -58,9 +59,11 @@ class TrainingData(NamedTuple):
     ai_influenced: Bool[Array, "n"]
 
 
-def empty_log(static: Static) -> Log:
-    """A log with room for every round of the run."""
-    shape = (static.rounds, static.n_users, static.slate_size)
+def empty_log(static: Static, rounds: int | None = None) -> Log:
+    """An empty log whose ring holds ``rounds`` rounds (None: every round of the run; the
+    loop's is :func:`labkit.sim.loop.log_rounds`, what the run reads of it)."""
+    rounds = static.rounds if rounds is None else rounds
+    shape = (rounds, static.n_users, static.slate_size)
     return Log(
         item=jnp.zeros(shape, jnp.int32),
         uid=jnp.full(shape, -1, jnp.int32),
@@ -68,7 +71,7 @@ def empty_log(static: Static) -> Log:
         synthetic=jnp.zeros(shape, bool),
         organic=jnp.zeros(shape, bool),
         influenced=jnp.zeros(shape[:2], bool),
-        round=jnp.full(static.rounds, -1, jnp.int32),
+        round=jnp.full(rounds, -1, jnp.int32),
     )
 
 
@@ -147,6 +150,9 @@ def _reserve_slate(key, slate, catalog, params):
     return explore(key, slate, catalog.alive, params.reserve_share)
 
 
+# How many rounds the log keeps (the ``log_capacity`` lever; :func:`labkit.sim.loop.log_rounds`).
+LOG_CAPACITIES = ("auto", "full")
+
 STRATEGIES: dict[str, Strategy] = {
     "accumulate": Strategy(_every_valid_row),
     "replace": Strategy(_every_valid_row, window=lambda static: static.window),
@@ -194,16 +200,18 @@ def training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], static: St
 
 def rounds_in_reach(round_: Int[Array, ""], static: Static) -> Int[Array, ""]:
     """How many of the latest rounds, ``round_`` included, the data strategy can train on at
-    ``round_``: those logged and still in the log's ring, and within the strategy's window."""
+    ``round_``: those logged in the last ``rounds`` rounds, and within the strategy's window.
+    The loop's log holds all of them (:func:`labkit.sim.loop.log_rounds`)."""
     reach = jnp.minimum(round_ + 1, static.rounds)
     window = strategy(static).window
     return reach if window is None else jnp.minimum(reach, window(static))
 
 
-def sample_impressions(key: Array, shape: tuple[int, ...], round_: Int[Array, ""], static: Static
-                       ) -> tuple[Int[Array, "*shape"], Int[Array, "*shape"], Int[Array, "*shape"]]:
+def sample_impressions(key: Array, shape: tuple[int, ...], round_: Int[Array, ""], static: Static,
+                       capacity: int) -> tuple[Int[Array, "*shape"], Int[Array, "*shape"], Int[Array, "*shape"]]:
     """Impressions drawn uniformly and independently (with replacement) from the
-    :func:`rounds_in_reach` at ``round_``: their log positions (ring row, user, slate slot).
+    :func:`rounds_in_reach` at ``round_``: their log positions (ring row, user, slate slot)
+    in a log whose ring holds ``capacity`` rounds (``log.round.shape[0]``).
 
     Three draws of ``shape`` integers: the cost does not depend on how many rounds are logged.
     """
@@ -211,7 +219,7 @@ def sample_impressions(key: Array, shape: tuple[int, ...], round_: Int[Array, ""
     back = jax.random.randint(k_round, shape, 0, rounds_in_reach(round_, static))
     user = jax.random.randint(k_user, shape, 0, static.n_users)
     slot = jax.random.randint(k_slot, shape, 0, static.slate_size)
-    return (round_ - back) % static.rounds, user, slot
+    return (round_ - back) % capacity, user, slot
 
 
 def sample_training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], key: Array,
@@ -228,7 +236,7 @@ def sample_training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], key
 
     Returns the rows, each field of shape ``shape``, and ``N``.
     """
-    row, user, slot = sample_impressions(key, shape, round_, static)
+    row, user, slot = sample_impressions(key, shape, round_, static, log.round.shape[0])
     row, user, slot = row.reshape(-1), user.reshape(-1), slot.reshape(-1)
     # the sample as a log of len(row) rounds of one user and one slot each, so the
     # strategy weighs it with the same code as the whole log (its rows see one row at a time)
@@ -259,28 +267,22 @@ def clicked_uids(log: Log, row: Int[Array, ""]) -> Int[Array, "users"]:
 
 
 def empty_history(static: Static) -> Int[Array, "users rounds"]:
-    """Every user's clicked serial numbers, one entry per logged round, sorted; -1: none yet."""
+    """Every user's clicked serial numbers, one entry a round (a ring over the last ``rounds``
+    rounds, in the order written; -1: no click, or not yet). It keeps every round whatever
+    the log keeps: the homogenization metric reads it whole."""
     return jnp.full((static.n_users, static.rounds), -1, jnp.int32)
 
 
-def replace_in_history(history: Int[Array, "users rounds"], old: Int[Array, "users"],
-                       new: Int[Array, "users"]) -> Int[Array, "users rounds"]:
-    """Each row with one entry ``old`` (the round the log's ring overwrites; -1 before it
-    wraps) taken out and ``new`` (this round's click; -1: none) put in, in ascending order.
+def record_clicks(history: Int[Array, "users rounds"], round_: Int[Array, ""],
+                  clicked: Int[Array, "users"]) -> Int[Array, "users rounds"]:
+    """The history with round ``round_``'s clicks (:func:`clicked_uids`) written over the
+    entry of the round ``rounds`` before it: one column updated in place, O(users) a round.
 
-    The rows stay sorted, so the homogenization metric reads them without a sort (a sort
-    of every sampled user's whole history was its cost, O(rounds) a round). Same
-    entries as the log's clicks, so the same numbers.
+    The homogenization metric sorts the rows of the users it samples (2 ``n_pairs`` rows a
+    round). Kept sorted for every user instead, each round would rewrite the whole
+    ``users x rounds`` array, whose old and new copies XLA holds at once.
     """
-    j = jnp.arange(history.shape[1])[None, :]
-    # out: drop the first copy of ``old`` and shift what precedes it right, -1 in front
-    at = jax.vmap(partial(jnp.searchsorted, side="left"))(history, old)[:, None]
-    right = jnp.concatenate([jnp.full_like(history[:, :1], -1), history[:, :-1]], axis=1)
-    history = jnp.where(j <= at, right, history)
-    # in: drop the front -1 and shift what is <= ``new`` left, ``new`` after it
-    upto = jax.vmap(partial(jnp.searchsorted, side="right"))(history, new)[:, None]  # >= 1
-    left = jnp.concatenate([history[:, 1:], history[:, -1:]], axis=1)
-    return jnp.where(j < upto - 1, left, jnp.where(j == upto - 1, new[:, None], history))
+    return jax.lax.dynamic_update_slice_in_dim(history, clicked[:, None], round_ % history.shape[1], axis=1)
 
 
 def clicked_rows(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""], static: Static,
@@ -378,4 +380,10 @@ LEVERS = (
           0.0, 1.0, label="synthetic weight (loss weight of AI rows)"),
     Lever("reserve_share", PARAM, float, 0.1, "reserve strategy: share of slates given to the exploration stream",
           0.0, 1.0, label="reserve share (of slots)"),
+    Lever("log_capacity", STATIC, str, "auto",
+          "rounds the interaction log keeps: auto = what the run reads of it (every round where the recommender's "
+          "retraining, consumption = once or bonus_scope = per_user reads them all; else a windowed strategy's "
+          "window + 1, or the current round: memory that does not grow with the run; the same numbers); "
+          "full = every round, for a caller that reads the final log (labkit run --log)",
+          choices=LOG_CAPACITIES, hashed_at_default=False),
 )

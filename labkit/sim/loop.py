@@ -49,7 +49,7 @@ class State(NamedTuple):
     log: data_mod.Log
     exposure: Float[Array, "items"]  # impressions so far of the item in each slot
     training: data_mod.TrainingTotals  # training weight per slot, kept round by round
-    history: Int[Array, "users rounds"]  # each user's clicked serial numbers in the log, sorted
+    history: Int[Array, "users rounds"]  # each user's clicked serial numbers, one a round (data.record_clicks)
 
 
 def init_state(key: Array, static: Static, params: Params) -> State:
@@ -66,11 +66,46 @@ def init_state(key: Array, static: Static, params: Params) -> State:
         generator=gen_mod.fit(catalog.features, live, family=static.generator_family,
                               components=static.generator_components),
         recommender=RECOMMENDERS[static.recommender].init(k_rec, static, params),
-        log=data_mod.empty_log(static),
+        log=data_mod.empty_log(static, log_rounds(static)),
         exposure=jnp.zeros(static.n_items),
         training=data_mod.empty_totals(static),
         history=data_mod.empty_history(static),
     )
+
+
+def every_round_reader(static: Static) -> str | None:
+    """Why ``static``'s run reads every logged round (so its log keeps them all), or None:
+    ``log_capacity = full``, ``consumption = once`` (:func:`consumed_history`), ``bonus_scope
+    = per_user`` (:func:`own_exposure`), or the recommender's retraining (no ``update``, or its
+    ``reads_log`` says so: ``mf`` under ``full`` training; ``content`` once slots are reused)."""
+    recommender = RECOMMENDERS[static.recommender]
+    if static.log_capacity == "full":
+        return "log_capacity = full"
+    if static.consumption == "once":
+        return "consumption = once (each user's consumed items)"
+    if static.bonus_scope == "per_user":
+        return "bonus_scope = per_user (each user's own impressions)"
+    if recommender.update is None:
+        return f"{static.recommender} (fitted on the whole training table each round)"
+    return recommender.reads_log(static) if recommender.reads_log is not None else None
+
+
+def log_rounds(static: Static) -> int:
+    """How many rounds the interaction log's ring holds in ``static``'s run: what the run reads.
+
+    Every round where something reads them all (:func:`every_round_reader`); else a windowed
+    strategy's window and the round leaving it (``window + 1``: the running totals take that
+    round out); else the current round (1). Never more than ``rounds``. The numbers are those
+    of a whole log: the readers sum the same impressions, and where a smaller log would change
+    a float sum's order (MF's whole-table training) it keeps every round. The homogenization
+    metric's click history (``users x rounds``, 4 bytes a user-round, against the log's
+    ``11 slate_size + 1``) keeps every round regardless. A run past ``rounds`` rounds
+    (:func:`run_rounds` with more keys) may read further back: give it ``log_capacity = full``.
+    """
+    if every_round_reader(static) is not None:
+        return static.rounds
+    window = data_mod.strategy(static).window
+    return min(static.rounds, 1 if window is None else window(static) + 1)
 
 
 def create(key: Array, state: State, static: Static, params: Params) -> State:
@@ -159,9 +194,8 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
 
     # 5. logging
     log = data_mod.record(state.log, state.round, slate.items, click, slate.organic, was_influenced, catalog)
-    row = state.round % static.rounds  # the log's ring row this round wrote
-    history = data_mod.replace_in_history(state.history, data_mod.clicked_uids(state.log, row),
-                                          data_mod.clicked_uids(log, row))
+    row = state.round % log.round.shape[0]  # the log's ring row this round wrote
+    history = data_mod.record_clicks(state.history, state.round, data_mod.clicked_uids(log, row))
     exposure = state.exposure + jnp.zeros_like(state.exposure).at[slate.items.reshape(-1)].add(1.0)
 
     # 6. retraining: the recommender on the strategy's rows, the GenAI on what was engaged

@@ -41,7 +41,7 @@ class RoundView(NamedTuple):
     consumption: Float[Array, "items"]  # this round's clicks per slot
     exposure_topics: Float[Array, "topics"]
     consumption_topics: Float[Array, "topics"]
-    history: Int[Array, "n rounds"]  # the sampled users' clicked serial numbers, sorted
+    history: Int[Array, "n rounds"]  # the sampled users' clicked serial numbers, one a round (-1: none)
     pairs: Int[Array, "p 2"] | None  # rows of ``history`` (and of ``pair_slates``) paired; None: a single user
     pair_slates: Int[Array, "n k"]  # the sampled users' slates this round, in ``history``'s row order
 
@@ -57,7 +57,7 @@ class Metric(NamedTuple):
 def _homogenization(r: RoundView) -> Float[Array, ""]:
     if r.pairs is None:
         return jnp.float32(0.0)
-    return M.jaccard_homogenization(r.history, r.pairs, presorted=True)
+    return M.jaccard_homogenization(r.history, r.pairs)  # sorts the sampled rows
 
 
 def _slate_overlap(r: RoundView) -> Float[Array, ""]:
@@ -127,7 +127,7 @@ def view(catalog: Catalog, users: Users, training: data_mod.TrainingTotals, hist
          n_pairs: int) -> RoundView:
     """The round as the metrics read it: per-slot and per-topic counts, and the user pairs
     homogenization and slate overlap compare (``n_pairs`` drawn with ``key``; only their
-    rows of ``history`` and ``slate`` are kept, renumbered 0..2p-1, histories already sorted).
+    rows of ``history`` and ``slate`` are kept, renumbered 0..2p-1).
     The impressions so far are ``popularity_before`` plus this round's, as the loop's
     ``State.exposure`` after the round."""
     n_users, n_items = history.shape[0], catalog.alive.shape[0]

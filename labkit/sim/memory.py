@@ -6,9 +6,10 @@ and no compute:
 * ``state``: what the loop carries (catalog, users, recommender, generator, totals),
   sized exactly from the abstract state (``jax.eval_shape`` of the loop's ``init_state``),
   plus the metric series the run returns;
-* ``log``: the interaction log (``rounds x users x slate_size`` impressions, 11 bytes
-  each, with their provenance bits) and the click history (``users x rounds``), from the
-  same abstract state: the part that grows with the run's length;
+* ``log``: the interaction log (its ring's rounds x ``users x slate_size`` impressions,
+  11 bytes each, with their provenance bits; the ring holds what the run reads,
+  :func:`labkit.sim.loop.log_rounds`) and the click history (``users x rounds``), from
+  the same abstract state: the part that may grow with the run's length;
 * ``scoring blocks``: one ``block_users x n_items`` score matrix and the policy's work on
   it (the recommender scores users block by block), plus what ``consumption = once``
   reads of the log while scoring;
@@ -103,6 +104,7 @@ def estimate(static: Any, state: Any, worlds: int = 1, n_metrics: int = 0) -> Es
     metric series each world returns (one float32 a round each).
     """
     users, items, k, rounds = static.n_users, static.n_items, static.slate_size, static.rounds
+    logged = state.log.round.shape[0]  # the rounds the log's ring holds
     log = _bytes(state.log) + _bytes(state.history)
     carried = _bytes(state) - log + 4 * rounds * (n_metrics + GUARDS)
     block = min(static.block_users, users)
@@ -112,15 +114,15 @@ def estimate(static: Any, state: Any, worlds: int = 1, n_metrics: int = 0) -> Es
     block_bytes = copies * 4 * items
     scoring = block_bytes * block
     if static.consumption == "once":
-        scoring += ONCE_BYTES * users * rounds
+        scoring += ONCE_BYTES * users * logged
     retraining = 0.0
     if static.recommender == "mf":
-        rows = users * k * rounds if static.mf_training == "full" else static.train_steps * static.mf_batch
+        rows = users * k * logged if static.mf_training == "full" else static.train_steps * static.mf_batch
         retraining = rows * (MF_ROW_BYTES + MF_ROW_DIMS * 4 * static.embedding_dim)
     elif static.recommender == "content" and static.new_items > 0:
-        retraining = CLICKED_BYTES * users * rounds + 4 * users * static.new_items
+        retraining = CLICKED_BYTES * users * logged + 4 * users * static.new_items
     parts = {"state": carried, "log": log, "scoring blocks": scoring, "retraining": retraining,
-             "logging": LOGGING_BYTES * rounds * users * k, "round": ROUND_BYTES * users * k}
+             "logging": LOGGING_BYTES * logged * users * k, "round": ROUND_BYTES * users * k}
     return Estimate({name: int(value) for name, value in parts.items()}, int(worlds), block, int(block_bytes))
 
 

@@ -287,9 +287,12 @@ def _mean_jaccard(item_sets: Int[Array, "users w"], pairs: Int[Array, "p 2"], pr
 
     def intersection_size(pair):
         a, b = rows[pair[0]], rows[pair[1]]
-        # Padding in b cannot match: members of a are nonnegative.
-        in_b = jnp.any(a[:, None] == b[None, :], axis=1)
-        return jnp.sum(member[pair[0]] & in_b)
+        # b is sorted: each item of a is looked up in it by bisection, so a pair costs
+        # O(w log w) and O(w) memory, not a w x w comparison (w grows with the run's
+        # length: the loop's histories hold one entry a round). Padding in b cannot
+        # match: members of a are nonnegative.
+        at = jnp.minimum(jnp.searchsorted(b, a), b.shape[0] - 1)
+        return jnp.sum(member[pair[0]] & (b[at] == a))
 
     intersection = jax.lax.map(intersection_size, pairs, batch_size=_PAIR_BATCH)
     union = set_size[pairs[:, 0]] + set_size[pairs[:, 1]] - intersection

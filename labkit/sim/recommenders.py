@@ -16,7 +16,11 @@ A :class:`Recommender` is three pure functions over its own state pytree:
   once a round, when it is there; ``fit`` stays the reference (and trains from scratch,
   as after a start-up period). Equal to ``fit`` up to float rounding (tested), except
   ``mf`` under ``mf_training = "minibatch"``, whose ``update`` is a sampled estimate of
-  the same retraining (see :data:`MF_TRAINING`).
+  the same retraining (see :data:`MF_TRAINING`);
+* optionally ``reads_log(static) -> str | None``: why its retraining reads logged rounds
+  other than the current one and, under a windowed strategy, those in the window (the
+  loop's log then keeps every round of the run: :func:`labkit.sim.loop.log_rounds`), or
+  None where it reads no others. Without it, none.
 
 The values are the baselines of DESIGN.md: ``random``, ``popularity`` (clicks so far),
 ``ideal`` (oracle on true utility), ``content`` (a user profile built from the topic
@@ -59,7 +63,7 @@ from labkit.sim import data as data_mod
 from labkit.sim.data import Log, TrainingData
 from labkit.sim.levers import PARAM, STATIC, Lever
 from labkit.sim.users import Users
-from labkit.sim.world import Catalog
+from labkit.sim.world import Catalog, slots_reused
 
 if TYPE_CHECKING:  # types only: labkit.sim.config builds them from every module's LEVERS
     from labkit.sim.config import Params, Static
@@ -77,6 +81,7 @@ class Recommender(NamedTuple):
     fit: Callable[[Any, TrainingData, Observation, Array, Static, Params], Any]
     score: Callable[[Any, Observation, Array, Int[Array, "block"]], Float[Array, "block items"]]
     update: Callable[[Any, Log, Int[Array, ""], Observation, Array, Static, Params], Any] | None = None
+    reads_log: Callable[[Static], str | None] | None = None
 
 
 def _stateless_init(key, static, params):
@@ -228,11 +233,21 @@ def _reused_clicks(state: Profiles, log: Log, round_, catalog: Catalog, static: 
     return clicks @ state.features[jnp.minimum(slots, static.n_items - 1)]
 
 
+def _content_reads_log(static: Static) -> str | None:
+    # _reused_clicks reads every logged round once a slot is reused, which happens only once the
+    # catalog's ring wraps; before that its sum is exactly 0. Under a windowed strategy it reads
+    # the window's rounds only, with weights 0 or 1 (replace), whose sums do not depend on order.
+    if data_mod.strategy(static).window is None and slots_reused(static):
+        return "content with a catalog whose slots are reused (its profiles take the reused items' clicks out)"
+    return None
+
+
 content = Recommender(
     init=_content_init,
     fit=_content_fit,
     score=lambda state, obs, key, users: profile(state.total[users]) @ obs.catalog.features.T,
     update=_content_update,
+    reads_log=_content_reads_log,
 )
 
 
@@ -357,11 +372,20 @@ def _mf_update(state, log, round_, obs, key, static, params):
     return MF_TRAINING[static.mf_training](state, log, round_, obs, key, static, params)
 
 
+def _mf_reads_log(static: Static) -> str | None:
+    if static.mf_training == "full":  # the table in the log's layout: its sums' order is the log's
+        return "mf_training = full (it trains on the whole training table)"
+    if data_mod.strategy(static).window is None:
+        return "mf_training = minibatch under a strategy without a window (it samples every round)"
+    return None
+
+
 mf = Recommender(
     init=_mf_init,
     fit=_mf_fit,
     score=lambda state, obs, key, users: state.factors.user[users] @ state.factors.item.T + state.factors.bias,
     update=_mf_update,
+    reads_log=_mf_reads_log,
 )
 
 

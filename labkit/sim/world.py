@@ -120,6 +120,12 @@ def human_items(key: Array, creators: Creators, n: int, params: Params
     return jax.random.dirichlet(k_item, alpha), creator.astype(jnp.int32)
 
 
+def slots_reused(static: Static) -> bool:
+    """Whether a catalog slot gets a new item during the run: the items created (the initial
+    ones, then ``new_items`` a round for ``rounds`` rounds) outnumber the slots."""
+    return static.initial_items + static.rounds * static.new_items > static.n_items
+
+
 def initial_catalog(key: Array, static: Static, params: Params, creators: Creators) -> Catalog:
     """The catalog before round 0: ``initial_items`` human items born at round -1."""
     features, creator = human_items(key, creators, static.initial_items, params)
