@@ -21,8 +21,10 @@ What crosses devices each round (the compiled program's collectives, on 2 host d
   users' rows (tastes, the recommender's user state) are gathered to every device
   (one all-reduce of ``block_users x topics`` a block) and each device scores the whole
   block: the scoring's memory stays one block per device, but its arithmetic is not
-  split. With one block (``block_users >= n_users``) the block is the users axis and
-  each device scores its own share;
+  split. The rank (``lax.top_k``, a ``TopK`` custom call on the CPU that XLA's
+  partitioner does not split) all-gathers its ``block_users x n_items`` input; with one
+  block holding every user (``block_users >= n_users``) that is the whole score matrix
+  on every device, so keep several blocks per device;
 * at the start, the gamma sampler behind users' Dirichlet tastes all-gathers its
   rejection loop's ``users x topics`` draws (once, not per round).
 
