@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 COLLAPSE = NOTEBOOKS / "01_collapse.ipynb"
 STUDIES = {"02_exploration": "exploration", "03_stochasticity": "stochasticity",
-           "04_data_separation": "data_separation", "05_capacity": "capacity", "06_tradeoffs": "tradeoffs"}
+           "04_data_separation": "data_separation", "05_capacity": "capacity", "06_tradeoffs": "tradeoffs",
+           "08_ecosystem": "ecosystem"}
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +231,41 @@ def test_tradeoffs_reuses_the_points_the_mitigation_studies_computed(main_run):
     out_root, failures = main_run
     assert "06_tradeoffs" not in failures, str(failures.get("06_tradeoffs"))
     assert json.loads((out_root / "06_tradeoffs" / "manifest.json").read_text())["computed_now"] == []
+
+
+def test_ecosystem_tables_hold_the_creators_and_the_generator_families(main_run):
+    from labkit.sim.world import CREATOR_METRICS
+
+    out_root, failures = main_run
+    assert "08_ecosystem" not in failures, str(failures.get("08_ecosystem"))
+    out = out_root / "08_ecosystem"
+    exp = load(ROOT / "experiments" / "ecosystem.yaml", scale="tiny")
+    n_creators, seeds = exp.config.n_creators, list(exp.seeds)
+    # the reacting creators' rounds: every round of every reacting point's seeds, as replayed
+    rounds = pd.read_parquet(out / "creator_rounds.parquet")
+    assert list(rounds.columns) == ["arm", "synthetic_share", "seed", "round", *CREATOR_METRICS]
+    assert list(dict.fromkeys(rounds["arm"])) == ["greedy", "epsilon_greedy", "human_only"]
+    assert len(rounds) == 4 * len(seeds) * exp.config.rounds  # greedy at two shares, the mitigations at one
+    assert rounds["active_creators"].between(0, n_creators).all()
+    assert (rounds[rounds["round"] < 4]["active_creators"] == n_creators).all()  # first judged after 5 rounds
+    # the creators at the end of each run, fixed creators included, beside the feed's late-round means
+    per_seed = pd.read_csv(out / "creators_per_seed.csv")
+    assert list(per_seed.columns) == ["arm", "synthetic_share", "seed", *CREATOR_METRICS, "exposure_entropy",
+                                      "exposure_topic_entropy", "user_taste_entropy", "ctr"]
+    assert len(per_seed) == 6 * len(seeds)
+    fixed = per_seed[per_seed["arm"] == "fixed_creators"]
+    assert (fixed["active_creators"] == n_creators).all() and (fixed["creator_exits_per_round"] == 0).all()
+    assert per_seed["creator_exposure_gini"].between(0, 1).all()
+    assert per_seed["long_tail_creator_share"].between(0, 1).all()
+    summary = pd.read_csv(out / "creators_summary.csv")
+    assert list(summary[["arm", "synthetic_share"]].itertuples(index=False, name=None)) == [
+        ("fixed_creators", 0.0), ("fixed_creators", 0.8), ("greedy", 0.0), ("greedy", 0.8),
+        ("epsilon_greedy", 0.8), ("human_only", 0.8)]
+    # each generator family against the diagonal Gaussian, paired by seed
+    effects = pd.read_csv(out / "generator_effects.csv")
+    assert list(effects["arm"]) == ["full", "mixture_2", "mixture_8"]
+    assert (effects["n_seeds"] == len(seeds)).all()
+    assert effects[["consumption_topic_entropy", "user_taste_entropy"]].notna().all().all()
 
 
 def test_writeup_from_the_notebooks_holds_every_figure_and_every_number_matches_its_table(main_run):

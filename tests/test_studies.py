@@ -13,7 +13,7 @@ from labkit.experiments.sweep import point_path, sweep_points
 from labkit.sim.config import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-STUDY_FILES = ["exploration", "stochasticity", "data_separation", "capacity", "tradeoffs"]
+STUDY_FILES = ["exploration", "stochasticity", "data_separation", "capacity", "tradeoffs", "ecosystem"]
 MITIGATION_FILES = ["exploration", "stochasticity", "data_separation"]
 
 

@@ -190,6 +190,16 @@ def make_results(root: Path) -> Path:
                   "alarm": [True, True, False, False, False, False],
                   "towards_collapse": ["gini, coverage", "gini", "", "", "", ""]}).to_parquet(
         (root / "09_audit").mkdir(parents=True) or root / "09_audit" / "alarms.parquet")
+    (root / "08_ecosystem").mkdir(parents=True)
+    pd.DataFrame({"arm": ["greedy", "greedy"], "synthetic_share": [0.0, 0.8],
+                  "active_creators": [22.5, 16.25], "active_creators_low": [20.0, 14.0],
+                  "active_creators_high": [25.0, 18.5], "long_tail_creator_share": [0.063, 0.042],
+                  "long_tail_creator_share_low": [0.05, 0.03], "long_tail_creator_share_high": [0.076, 0.054]}
+                 ).to_csv(root / "08_ecosystem" / "creators_summary.csv", index=False)
+    pd.DataFrame({"arm": ["full"], "consumption_topic_entropy": [0.12], "consumption_topic_entropy_low": [-0.07],
+                  "consumption_topic_entropy_high": [0.31], "user_taste_entropy": [-0.2],
+                  "user_taste_entropy_low": [-0.3], "user_taste_entropy_high": [-0.1]}
+                 ).to_csv(root / "08_ecosystem" / "generator_effects.csv", index=False)
     for section in SECTIONS:
         for fig in section.figures:
             folder = root / fig.folder
@@ -221,6 +231,11 @@ def test_writeup_holds_every_figure_and_every_number_matches_its_table(results):
             in built.markdown.read_text())
     assert "Zhou et al., SIGIR 2025 (`source_bias`): 1 of 2 claims reproduced (not: the gap escalates)" \
         in built.markdown.read_text()
+    # study 08's paragraph reads the creators' summary and the generator effects
+    assert ("`greedy` at synthetic share 0.8: 16.2 [14.0, 18.5] active creators, long-tail creators' share "
+            "0.042 [0.030, 0.054]") in built.markdown.read_text()
+    assert ("`full`: consumption topic entropy +0.120 [-0.070, +0.310] nats, users' taste entropy -0.200 "
+            "[-0.300, -0.100] nats.") in built.markdown.read_text()
     # study 09's paragraph counts its alarms table: fired in 2 of 3 seeds, gini named twice
     assert "`ai_and_drift`: the alarm fired in 2 of 3 seeds (metrics towards collapse: gini in 2, coverage in 1)" \
         in built.markdown.read_text()

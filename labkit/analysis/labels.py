@@ -7,6 +7,14 @@ from labkit.sim.measure import METRICS
 
 # Each metric's label, with units, from its declaration (labkit.sim.measure.METRICS).
 METRIC_LABELS: dict[str, str] = {name: metric.label for name, metric in METRICS.items()}
+# The creators' metrics, read from a run's state (labkit.sim.world.creator_metrics), not per round.
+METRIC_LABELS.update({
+    "active_creators": "active creators (count)",
+    "creator_exposure_gini": "creator exposure Gini (0 equal, 1 one creator)",
+    "long_tail_creator_share": "long-tail creators' exposure (share of impressions)",
+    "creator_exits_per_round": "creator exits (per round, running mean)",
+    "creator_topic_entropy": "creator topic entropy (nats, over dominant topics)",
+})
 
 # Each lever's axis label, from its declaration (labkit.sim.levers.Lever.label).
 LEVER_LABELS: dict[str, str] = {name: lever.label for name, lever in LEVERS.items() if lever.label}

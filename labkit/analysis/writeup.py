@@ -114,6 +114,30 @@ def _strength_summary(folder: Path) -> str:
             "intervals). " + "; ".join(parts) + ".")
 
 
+def _ecosystem_summary(folder: Path) -> str:
+    """Study 08 in numbers (from ``creators_summary.csv`` and ``generator_effects.csv``, written by
+    :mod:`labkit.analysis.ecosystem`): per creators' setting and GenAI share, the active creators and
+    the long-tail creators' share of impressions at the end of the run; per generator family, its
+    change against the diagonal Gaussian in consumption topic entropy and users' taste entropy."""
+    import pandas as pd
+
+    def ci(row, metric: str, signed: bool = False, digits: int = 2) -> str:
+        return tables.ci_text(row[metric], row[f"{metric}_low"], row[f"{metric}_high"], digits, signed)
+
+    creators = pd.read_csv(_study_file(folder, "creators_summary.csv"))
+    fate = "; ".join(f"`{r['arm']}` at synthetic share {r['synthetic_share']:g}: {ci(r, 'active_creators', digits=1)} "
+                     f"active creators, long-tail creators' share {ci(r, 'long_tail_creator_share', digits=3)}"
+                     for r in creators.to_dict("records"))
+    generator = pd.read_csv(_study_file(folder, "generator_effects.csv"))
+    size = "; ".join(f"`{r['arm']}`: consumption topic entropy {ci(r, 'consumption_topic_entropy', True, 3)} nats, "
+                     f"users' taste entropy {ci(r, 'user_taste_entropy', True, 3)} nats"
+                     for r in generator.to_dict("records"))
+    return ("Creators at the end of the run (mean over seeds [95% interval]; fixed_creators neither adapt nor "
+            "leave, the other settings' creators adapt, leave when starved of impressions and are replaced "
+            "at random): " + fate + ". The GenAI's size against one diagonal Gaussian, late-round changes "
+            "paired by seed: " + size + ".")
+
+
 def _audit_summary(folder: Path) -> str:
     """Study 09 in numbers: in how many seeds of each arm the audit's alarm fired, the
     metrics it named most often, and MovieLens 100K's verdict (from ``alarms.parquet`` and
@@ -207,6 +231,30 @@ SECTIONS: tuple[Section, ...] = (
         ("relaxation", "The relaxed loop's late-round means (points, 95% intervals) against its relaxation "
                        "temperature, and the exact loop's on the same seeds (dashed line, grey band), for the "
                        "greedy feed under the same pressure."))),
+    Section("08_ecosystem", "08 The ecosystem: creators who react, and the GenAI's size", _figs(
+        "08_ecosystem",
+        ("ecosystem_creators", "Creators' fate against the GenAI's share of new items (0 and 0.8), one line per "
+                               "setting: fixed creators (the world of 02-06); creators who adapt toward their own "
+                               "clicked items, leave when their items get under 0.005 of impressions over 5 "
+                               "rounds and are replaced at random (greedy); and, under the GenAI, the same "
+                               "creators with epsilon-greedy exploration or human-only retraining. Panels: active "
+                               "creators, the Gini of creators' impressions, the share of impressions on the "
+                               "creators in the bottom half of activity at the start, exits per round and the topic "
+                               "entropy of active creators' styles, all at the end of the run; then the feed's "
+                               "late-round exposure entropy and CTR. Lines: mean over seeds; bands: 95% "
+                               "Student-t confidence interval."),
+        ("ecosystem_creator_rounds", "The reacting creators' metrics after every round: each setting under the "
+                                     "GenAI, and the greedy feed without it; nobody leaves before the first "
+                                     "exit window (5 rounds) has passed; exits per round is the running mean. "
+                                     + _BAND),
+        ("ecosystem_generator", "The GenAI's size: a full-covariance Gaussian and mixtures of 2 and 8 diagonal "
+                                "Gaussians against one diagonal Gaussian (the default), creators fixed, same "
+                                "pressure: the change in the late-round topic entropy of what the feed shows and "
+                                "of what users click, users' taste entropy, the synthetic share of impressions "
+                                "and CTR, paired by seed, with 95% Student-t confidence intervals; the vertical "
+                                "line is no change."),
+        ("ecosystem_generator_rounds", "Each generator family's feed against round. " + _BAND)),
+        summary=_ecosystem_summary),
     Section("09_audit", "09 Auditing the logs: the collapse alarm on a simulated platform and on MovieLens", _figs(
         "09_audit",
         ("ai_and_drift/audit", "labkit audit's dashboard of one seed of 01's ai_and_drift world, its log of "
