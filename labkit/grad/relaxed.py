@@ -145,6 +145,9 @@ def check_supported(static: Static) -> None:
     if static.generator_family != "diagonal":
         raise ConfigError(f"generator_family = {static.generator_family!r}: the relaxed loop models only the "
                           f"diagonal Gaussian GenAI (allowed: diagonal)")
+    if static.retrain_every != 1:
+        raise ConfigError(f"retrain_every = {static.retrain_every!r}: the relaxed loop serves the models of "
+                          f"every round (allowed: 1)")
     if static.source_parity != "off":
         raise ConfigError(f"source_parity = {static.source_parity!r}: the relaxed loop models no constraint "
                           f"on the source of slates (allowed: off)")

@@ -57,7 +57,8 @@ def _continue(static, params, states, keys, rounds: int):
         rec = recommender.init(k_init, static, params)
         training = data_mod.training_data(state.log, state.catalog, state.round - 1, static, params)
         rec = recommender.fit(rec, training, Observation(state.catalog, state.users), k_fit, static, params)
-        return loop.run_rounds(static, params, state._replace(recommender=rec),
+        served = None if static.retrain_every == 1 else (rec, state.generator)  # the trained model is served
+        return loop.run_rounds(static, params, state._replace(recommender=rec, served=served),
                                jax.random.split(jax.random.fold_in(key, 3), rounds))
     return jax.vmap(one)(states, keys)
 

@@ -52,6 +52,11 @@ _LOOP_LEVERS = (
     Lever("n_pairs", STATIC, int, 256, "user pairs sampled per round for homogenization", 1, 1_000_000),
     Lever("block_users", STATIC, int, 1024, "users scored per block: memory holds block_users x n_items scores",
           1, 10_000_000),
+    Lever("retrain_every", STATIC, int, 1,
+          "rounds between refreshes of the recommender and the GenAI the loop serves: both keep learning every "
+          "round, and what users are shown and what the GenAI makes come from the last refresh (1: every "
+          "round, a loop that closes each round)", 1, 100_000, label="retraining cadence (rounds)",
+          hashed_at_default=False),
 )
 
 LEVERS: dict[str, Lever] = {}

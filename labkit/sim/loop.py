@@ -26,6 +26,7 @@ from labkit.sim import data as data_mod
 from labkit.sim import generator as gen_mod
 from labkit.sim import measure
 from labkit.sim import memory
+from labkit.sim import recommenders as rec_mod
 from labkit.sim import users as users_mod
 from labkit.sim import world as world_mod
 from labkit.sim.config import Config, Params, Static
@@ -50,6 +51,9 @@ class State(NamedTuple):
     exposure: Float[Array, "items"]  # impressions so far of the item in each slot
     training: data_mod.TrainingTotals  # training weight per slot, kept round by round
     history: Int[Array, "users rounds"]  # each user's clicked serial numbers, one a round (data.record_clicks)
+    # What the loop serves under ``retrain_every > 1``: the (recommender, GenAI) of the last
+    # refresh; None (``retrain_every = 1``): it serves ``recommender`` and ``generator`` as they are.
+    served: Any = None
 
 
 def init_state(key: Array, static: Static, params: Params) -> State:
@@ -58,19 +62,34 @@ def init_state(key: Array, static: Static, params: Params) -> State:
     creators = world_mod.init_creators(k_creators, static, params)
     catalog = world_mod.initial_catalog(k_catalog, static, params, creators)
     live = catalog.alive.astype(jnp.float32)
+    generator = gen_mod.fit(catalog.features, live, family=static.generator_family,
+                            components=static.generator_components)
+    recommender = RECOMMENDERS[static.recommender].init(k_rec, static, params)
     return State(
         round=jnp.int32(0),
         catalog=catalog,
         creators=creators,
         users=users_mod.init_users(k_users, static, params),
-        generator=gen_mod.fit(catalog.features, live, family=static.generator_family,
-                              components=static.generator_components),
-        recommender=RECOMMENDERS[static.recommender].init(k_rec, static, params),
+        generator=generator,
+        recommender=recommender,
         log=data_mod.empty_log(static, log_rounds(static)),
         exposure=jnp.zeros(static.n_items),
         training=data_mod.empty_totals(static),
         history=data_mod.empty_history(static),
+        served=(recommender, generator) if static.retrain_every > 1 else None,
     )
+
+
+def stale_view(rec_state: Any, catalog: world_mod.Catalog, key: Array, static: Static) -> Any:
+    """A served recommender (``retrain_every > 1``) against today's catalog: an item created
+    since its refresh is unknown to it, so ``popularity`` counts no click for it and ``mf``
+    gives it cold-start factors (:func:`labkit.sim.recommenders.cold_start`); ``content``
+    scores every item by its features, so its stale profiles need nothing."""
+    if static.recommender == "popularity":
+        return rec_state._replace(clicks=jnp.where(catalog.uid == rec_state.uid, rec_state.clicks, 0.0))
+    if static.recommender == "mf":
+        return rec_mod.cold_start(rec_state, catalog, key)
+    return rec_state
 
 
 def every_round_reader(static: Static) -> str | None:
@@ -108,14 +127,17 @@ def log_rounds(static: Static) -> int:
     return min(static.rounds, 1 if window is None else window(static) + 1)
 
 
-def create(key: Array, state: State, static: Static, params: Params) -> State:
-    """Creation: ``new_items`` items, each synthetic with probability ``synthetic_share``."""
+def create(key: Array, state: State, static: Static, params: Params, generator: gen_mod.GenAI | None = None
+           ) -> State:
+    """Creation: ``new_items`` items, each synthetic with probability ``synthetic_share``,
+    drawn from ``generator`` (the one the loop serves; default ``state.generator``)."""
     if static.new_items == 0:
         return state
     k_human, k_synth, k_coin = jax.random.split(key, 3)
     human, creator = world_mod.human_items(k_human, world_mod.creating(state.creators, static),
                                            static.new_items, params)
-    synth = gen_mod.sample(k_synth, state.generator, static.new_items, params.generator_temperature)
+    generator = state.generator if generator is None else generator
+    synth = gen_mod.sample(k_synth, generator, static.new_items, params.generator_temperature)
     is_synthetic = jax.random.uniform(k_coin, (static.new_items,)) < params.synthetic_share
     features = jnp.where(is_synthetic[:, None], synth, human)
     catalog, slots = world_mod.insert(state.catalog, features, is_synthetic, creator, state.round)
@@ -140,7 +162,11 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     6. retraining: the recommender on the data strategy's rows (incrementally where it
        has an ``update``), the running training totals, and the GenAI by its objective;
        creators react to the impressions and clicks their items got (adapt, leave, enter:
-       :func:`labkit.sim.world.react`);
+       :func:`labkit.sim.world.react`). Under ``retrain_every = n > 1`` both models keep
+       learning every round, but what users are shown (step 2) and what the GenAI makes
+       (step 1) come from the models as they were after the last n-th round
+       (``State.served``, seen through :func:`stale_view`), so a slower loop can be set
+       against a faster one at equal interactions;
     7. measurement: every metric of :data:`labkit.sim.measure.METRICS`.
 
     Args:
@@ -162,16 +188,22 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     k_create, k_recommend, k_reserve, k_choice, k_fit, k_pairs = jax.random.split(key, 6)
     recommender = RECOMMENDERS[static.recommender]
 
+    # the models the loop serves: the current ones, or under retrain_every > 1 the last refresh's
+    served_recommender, served_generator = (state.recommender, state.generator) if state.served is None \
+        else state.served
+
     # 1. creation
     new_slots = (state.catalog.cursor + jnp.arange(static.new_items)) % static.n_items
-    state = create(k_create, state, static, params)
+    state = create(k_create, state, static, params, served_generator)
     catalog, users = state.catalog, state.users
     popularity_before = state.exposure
+    if state.served is not None:
+        served_recommender = stale_view(served_recommender, catalog, jax.random.fold_in(key, 7), static)
 
     # 2. recommendation
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
     consumed = consumed_history(state.log, catalog) if static.consumption == "once" else None
-    slate, predicted_share, slate_score = recommend(k_recommend, state.recommender, Observation(catalog, users),
+    slate, predicted_share, slate_score = recommend(k_recommend, served_recommender, Observation(catalog, users),
                                                     context, static, params, consumed, score, state.log)
     strategy = data_mod.strategy(static)
     ranked_items = slate.items
@@ -213,9 +245,14 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     creators = world_mod.react(jax.random.fold_in(key, 6), state.creators, catalog, slate.items, choice.clicked,
                                consumed_item, consumed_features, state.round, static, params)
 
+    served = state.served
+    if served is not None:  # retraining cadence: the served models refresh after every retrain_every-th round
+        refresh = (state.round + 1) % static.retrain_every == 0
+        served = jax.tree.map(lambda new, old: jnp.where(refresh, new, old), (rec_state, generator), served)
+
     new_state = State(round=state.round + 1, catalog=catalog, creators=creators, users=users,
                       generator=generator, recommender=rec_state, log=log, exposure=exposure, training=totals,
-                      history=history)
+                      history=history, served=served)
 
     # 7. measurement
     metrics = measure.round_metrics(measure.view(
