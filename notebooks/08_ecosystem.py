@@ -33,7 +33,7 @@
 #   mitigations of 02-04: **epsilon_greedy** (a fifth of slots explored) and
 #   **human_only** (retrain on human-first rows only).
 # * **The GenAI's capacity.** `generator_family`: one diagonal Gaussian (the default),
-#   one full-covariance Gaussian, and mixtures of 2 and 8 diagonal Gaussians fitted by
+#   one full-covariance Gaussian, and a mixture of 8 diagonal Gaussians fitted by
 #   EM, all at the same temperature, creators fixed.
 #
 # The creators' metrics (active creators, the Gini of creators' impressions, the share
@@ -183,7 +183,7 @@ print("\n".join(ecosystem.generator_checks(vs_diagonal)))
 # ### Reading the figures
 #
 # At the default scale, **the GenAI's size does not change the feed clearly**: against
-# one diagonal Gaussian, neither the full covariance nor a mixture of 2 or 8 Gaussians
+# one diagonal Gaussian, neither the full covariance nor a mixture of 8 Gaussians
 # moves the topic entropy of what is shown or clicked, users' taste entropy, the
 # synthetic share of impressions or CTR beyond its interval (4 seeds; the mixture of 8
 # has the largest point estimate, +0.18 nats of exposure topic entropy, interval

@@ -247,7 +247,7 @@ SECTIONS: tuple[Section, ...] = (
                                      "GenAI, and the greedy feed without it; nobody leaves before the first "
                                      "exit window (5 rounds) has passed; exits per round is the running mean. "
                                      + _BAND),
-        ("ecosystem_generator", "The GenAI's size: a full-covariance Gaussian and mixtures of 2 and 8 diagonal "
+        ("ecosystem_generator", "The GenAI's size: a full-covariance Gaussian and a mixture of 8 diagonal "
                                 "Gaussians against one diagonal Gaussian (the default), creators fixed, same "
                                 "pressure: the change in the late-round topic entropy of what the feed shows and "
                                 "of what users click, users' taste entropy, the synthetic share of impressions "
