@@ -8,6 +8,7 @@ import pytest
 from labkit import METRIC_NAMES
 from labkit.analysis import stats, tables
 from labkit.analysis.labels import METRIC_LABELS, metric_label, split_label
+from labkit.sim.world import CREATOR_METRICS
 from labkit.analysis.plots import COLLAPSE_PANELS, collapse_figure, effects_figure, lever_figure, tradeoff_figure
 
 
@@ -24,9 +25,9 @@ def metric_axes(fig):
 
 def test_every_metric_has_a_label_with_units():
     assert set(METRIC_LABELS) == set(METRIC_NAMES)
-    for metric in METRIC_NAMES:
+    for metric in (*METRIC_NAMES, *CREATOR_METRICS):  # the creators' metrics are read from a run's state
         name, units = split_label(metric)
-        assert name and units, f"{metric}: label {METRIC_LABELS[metric]!r} lacks units"
+        assert name and units, f"{metric}: label {metric_label(metric)!r} lacks units"
 
 
 def test_collapse_figure_has_one_labelled_axis_per_default_metric():
