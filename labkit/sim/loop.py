@@ -80,18 +80,6 @@ def init_state(key: Array, static: Static, params: Params) -> State:
     )
 
 
-def stale_view(rec_state: Any, catalog: world_mod.Catalog, key: Array, static: Static) -> Any:
-    """A served recommender (``retrain_every > 1``) against today's catalog: an item created
-    since its refresh is unknown to it, so ``popularity`` counts no click for it and ``mf``
-    gives it cold-start factors (:func:`labkit.sim.recommenders.cold_start`); ``content``
-    scores every item by its features, so its stale profiles need nothing."""
-    if static.recommender == "popularity":
-        return rec_state._replace(clicks=jnp.where(catalog.uid == rec_state.uid, rec_state.clicks, 0.0))
-    if static.recommender == "mf":
-        return rec_mod.cold_start(rec_state, catalog, key)
-    return rec_state
-
-
 def every_round_reader(static: Static) -> str | None:
     """Why ``static``'s run reads every logged round (so its log keeps them all), or None:
     ``log_capacity = full``, ``consumption = once`` (:func:`consumed_history`), ``bonus_scope
@@ -165,8 +153,8 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
        :func:`labkit.sim.world.react`). Under ``retrain_every = n > 1`` both models keep
        learning every round, but what users are shown (step 2) and what the GenAI makes
        (step 1) come from the models as they were after the last n-th round
-       (``State.served``, seen through :func:`stale_view`), so a slower loop can be set
-       against a faster one at equal interactions;
+       (``State.served``, seen through :func:`labkit.sim.recommenders.stale_view`), so a
+       slower loop can be set against a faster one at equal interactions;
     7. measurement: every metric of :data:`labkit.sim.measure.METRICS`.
 
     Args:
@@ -198,7 +186,7 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     catalog, users = state.catalog, state.users
     popularity_before = state.exposure
     if state.served is not None:
-        served_recommender = stale_view(served_recommender, catalog, jax.random.fold_in(key, 7), static)
+        served_recommender = rec_mod.stale_view(served_recommender, catalog, jax.random.fold_in(key, 7), static)
 
     # 2. recommendation
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)

@@ -343,6 +343,18 @@ def _mf_fit(state, data, obs, key, static, params):
     return train(state, lambda factors: mf_loss(factors, data, params.l2), optimizer(params), static.train_steps)
 
 
+def stale_view(rec_state: Any, catalog: Catalog, key: Array, static: Static) -> Any:
+    """A served recommender (``retrain_every > 1``) against today's catalog: an item created
+    since its refresh is unknown to it, so ``popularity`` counts no click for it and ``mf``
+    gives it cold-start factors (:func:`cold_start`); ``content``
+    scores every item by its features, so its stale profiles need nothing."""
+    if static.recommender == "popularity":
+        return rec_state._replace(clicks=jnp.where(catalog.uid == rec_state.uid, rec_state.clicks, 0.0))
+    if static.recommender == "mf":
+        return cold_start(rec_state, catalog, key)
+    return rec_state
+
+
 def _mf_full_update(state, log, round_, obs, key, static, params):
     return _mf_fit(state, data_mod.training_data(log, obs.catalog, round_, static, params), obs, key, static,
                    params)
