@@ -7,7 +7,7 @@ The world is ``content`` under ``accumulate`` (the benchmark world's other lever
 catalog sized so that no slot is reused in the longest run (a tenth of the items at the
 start, the rest created evenly over the rounds): the incremental profiles and the running
 totals read the current round alone, so the log keeps one round
-(:func:`labkit.sim.loop.log_rounds`). Each run length is compiled (not run) twice, under
+(:func:`labkit.sim.capacity.log_rounds`). Each run length is compiled (not run) twice, under
 ``log_capacity`` ``auto`` and ``full``, one seed, and each row reports XLA's plan for the
 program (``memory_analysis()``: arguments + outputs + temporaries), labkit's estimate before
 any compile (:func:`labkit.sim.loop.estimate_memory`), and the log's and the click history's

@@ -4,7 +4,7 @@ The log holds the impressions (user, slate position) of the latest rounds in fix
 arrays ``[rounds, users, k]``, a ring over rounds, so it is a static-shape pytree under
 ``jit``; how many rounds it keeps is what the run reads of it (every round of the run, a
 windowed strategy's window and one more, or the current round alone:
-:func:`labkit.sim.loop.log_rounds`). Each impression carries its provenance:
+:func:`labkit.sim.capacity.log_rounds`). Each impression carries its provenance:
 
 * ``synthetic``: the item was made by the GenAI;
 * ``organic``: the exposure came from exploration, not from the recommender's ranking;
@@ -61,7 +61,7 @@ class TrainingData(NamedTuple):
 
 def empty_log(static: Static, rounds: int | None = None) -> Log:
     """An empty log whose ring holds ``rounds`` rounds (None: every round of the run; the
-    loop's is :func:`labkit.sim.loop.log_rounds`, what the run reads of it)."""
+    loop's is :func:`labkit.sim.capacity.log_rounds`, what the run reads of it)."""
     rounds = static.rounds if rounds is None else rounds
     shape = (rounds, static.n_users, static.slate_size)
     return Log(
@@ -150,7 +150,7 @@ def _reserve_slate(key, slate, catalog, params):
     return explore(key, slate, catalog.alive, params.reserve_share)
 
 
-# How many rounds the log keeps (the ``log_capacity`` lever; :func:`labkit.sim.loop.log_rounds`).
+# How many rounds the log keeps (the ``log_capacity`` lever; :func:`labkit.sim.capacity.log_rounds`).
 LOG_CAPACITIES = ("auto", "full")
 
 STRATEGIES: dict[str, Strategy] = {
@@ -201,7 +201,7 @@ def training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], static: St
 def rounds_in_reach(round_: Int[Array, ""], static: Static) -> Int[Array, ""]:
     """How many of the latest rounds, ``round_`` included, the data strategy can train on at
     ``round_``: those logged in the last ``rounds`` rounds, and within the strategy's window.
-    The loop's log holds all of them (:func:`labkit.sim.loop.log_rounds`)."""
+    The loop's log holds all of them (:func:`labkit.sim.capacity.log_rounds`)."""
     reach = jnp.minimum(round_ + 1, static.rounds)
     window = strategy(static).window
     return reach if window is None else jnp.minimum(reach, window(static))

@@ -36,6 +36,7 @@ from labkit.sim.prng import unrolled_threefry
 from labkit.sim.policies import (BONUS_JITTER, NEG, POLICIES, SCORE_UNITS, Slate, SlateContext, coin_log_prob,
                                  novelty_bonus, slate_log_prob, source_parity)
 from labkit.sim.recommenders import RECOMMENDERS, Observation
+from labkit.sim.capacity import every_round_reader, log_rounds  # noqa: F401 (re-exported: loop.log_rounds)
 
 
 class State(NamedTuple):
@@ -78,41 +79,6 @@ def init_state(key: Array, static: Static, params: Params) -> State:
         history=data_mod.empty_history(static),
         served=(recommender, generator) if static.retrain_every > 1 else None,
     )
-
-
-def every_round_reader(static: Static) -> str | None:
-    """Why ``static``'s run reads every logged round (so its log keeps them all), or None:
-    ``log_capacity = full``, ``consumption = once`` (:func:`consumed_history`), ``bonus_scope
-    = per_user`` (:func:`own_exposure`), or the recommender's retraining (no ``update``, or its
-    ``reads_log`` says so: ``mf`` under ``full`` training; ``content`` once slots are reused)."""
-    recommender = RECOMMENDERS[static.recommender]
-    if static.log_capacity == "full":
-        return "log_capacity = full"
-    if static.consumption == "once":
-        return "consumption = once (each user's consumed items)"
-    if static.bonus_scope == "per_user":
-        return "bonus_scope = per_user (each user's own impressions)"
-    if recommender.update is None:
-        return f"{static.recommender} (fitted on the whole training table each round)"
-    return recommender.reads_log(static) if recommender.reads_log is not None else None
-
-
-def log_rounds(static: Static) -> int:
-    """How many rounds the interaction log's ring holds in ``static``'s run: what the run reads.
-
-    Every round where something reads them all (:func:`every_round_reader`); else a windowed
-    strategy's window and the round leaving it (``window + 1``: the running totals take that
-    round out); else the current round (1). Never more than ``rounds``. The numbers are those
-    of a whole log: the readers sum the same impressions, and where a smaller log would change
-    a float sum's order (MF's whole-table training) it keeps every round. The homogenization
-    metric's click history (``users x rounds``, 4 bytes a user-round, against the log's
-    ``11 slate_size + 1``) keeps every round regardless. A run past ``rounds`` rounds
-    (:func:`run_rounds` with more keys) may read further back: give it ``log_capacity = full``.
-    """
-    if every_round_reader(static) is not None:
-        return static.rounds
-    window = data_mod.strategy(static).window
-    return min(static.rounds, 1 if window is None else window(static) + 1)
 
 
 def create(key: Array, state: State, static: Static, params: Params, generator: gen_mod.GenAI | None = None

@@ -8,7 +8,7 @@ and no compute:
   plus the metric series the run returns;
 * ``log``: the interaction log (its ring's rounds x ``users x slate_size`` impressions,
   11 bytes each, with their provenance bits; the ring holds what the run reads,
-  :func:`labkit.sim.loop.log_rounds`) and the click history (``users x rounds``), from
+  :func:`labkit.sim.capacity.log_rounds`) and the click history (``users x rounds``), from
   the same abstract state: the part that may grow with the run's length;
 * ``scoring blocks``: one ``block_users x n_items`` score matrix and the policy's work on
   it (the recommender scores users block by block), plus what ``consumption = once``

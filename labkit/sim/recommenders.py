@@ -19,7 +19,7 @@ A :class:`Recommender` is three pure functions over its own state pytree:
   the same retraining (see :data:`MF_TRAINING`);
 * optionally ``reads_log(static) -> str | None``: why its retraining reads logged rounds
   other than the current one and, under a windowed strategy, those in the window (the
-  loop's log then keeps every round of the run: :func:`labkit.sim.loop.log_rounds`), or
+  loop's log then keeps every round of the run: :func:`labkit.sim.capacity.log_rounds`), or
   None where it reads no others. Without it, none.
 
 The values are the baselines of DESIGN.md: ``random``, ``popularity`` (clicks so far),
