@@ -172,14 +172,16 @@ def log_table(log: Log, seeds=None) -> pd.DataFrame:
     ``user``, ``position`` (slot in the slate, 0 first), ``item`` (the item's serial
     number, never reused, unlike its catalog slot), ``clicked``, ``is_synthetic`` (made by
     the GenAI), ``ai_influenced`` (the user's tastes had drifted past the influence
-    threshold, the flag the data strategies read), ``organic`` (placed by exploration,
+    threshold, or an AI agent chose for the user that round: the user-round flags the data
+    strategies read beside ``is_synthetic``), ``organic`` (placed by exploration,
     not by the recommender's ranking). Rounds the log holds no record of are left out.
     ``labkit audit`` reads it as it is: the clicked rows are the consumption, ``round``
     the period (``--period round``), and the provenance columns are found by name.
     """
     batched = seeds is not None
+    influenced = log.influenced if log.agent is None else np.asarray(log.influenced) | np.asarray(log.agent)
     uid, click, synthetic, organic, influenced, rounds = (np.asarray(x) for x in (
-        log.uid, log.click, log.synthetic, log.organic, log.influenced, log.round))
+        log.uid, log.click, log.synthetic, log.organic, influenced, log.round))
     if not batched:
         uid, click, synthetic, organic, influenced, rounds = (x[None] for x in (
             uid, click, synthetic, organic, influenced, rounds))

@@ -151,6 +151,9 @@ def check_supported(static: Static) -> None:
     if static.source_parity != "off":
         raise ConfigError(f"source_parity = {static.source_parity!r}: the relaxed loop models no constraint "
                           f"on the source of slates (allowed: off)")
+    if static.agent_share > 0:
+        raise ConfigError(f"agent_share = {static.agent_share!r}: the relaxed loop models no agents acting for "
+                          f"users (allowed: 0)")
 
 
 def float_type(params: Params):

@@ -69,6 +69,9 @@ def score_function(config: Config, objective_: Objective, seeds: Sequence[int],
 
     ``levers`` default to :func:`score_levers`; a lever outside them is refused.
     """
+    if config.static.agent_share > 0:
+        raise ConfigError(f"agent_share = {config.static.agent_share!r}: the score-function estimator scores the "
+                          f"users' own choices, not agents' (allowed: 0)")
     allowed = score_levers(config.static)
     names = check_levers(levers) if levers is not None else allowed
     for name in names:

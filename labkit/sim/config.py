@@ -3,9 +3,9 @@
 Every knob of the simulation is declared once as a :class:`labkit.sim.levers.Lever` (its
 name, kind, type, range or choices, default, meaning and figure label): the world's size
 and the loop's settings here, the others beside the code that reads them (``LEVERS`` of
-``world``, ``users``, ``generator``, ``recommenders``, ``policies``, ``data``). This module
-gathers them into :data:`LEVERS`; config validation, ``labkit levers``, the figures'
-axis labels, and the :class:`Static` and :class:`Params` pytrees all derive from it.
+``world``, ``users``, ``generator``, ``recommenders``, ``policies``, ``data``, ``agents``).
+This module gathers them into :data:`LEVERS`; config validation, ``labkit levers``, the
+figures' axis labels, and the :class:`Static` and :class:`Params` pytrees all derive from it.
 
 A lever is either
 
@@ -27,7 +27,7 @@ from typing import Any, Mapping, NamedTuple
 
 import jax.numpy as jnp
 
-from labkit.sim import data, generator, policies, recommenders, users, world
+from labkit.sim import agents, data, generator, policies, recommenders, users, world
 from labkit.sim.levers import PARAM, STATIC, ConfigError, Lever  # noqa: F401 (ConfigError: re-exported)
 
 CONSUMPTION = ("repeat", "once")
@@ -61,7 +61,7 @@ _LOOP_LEVERS = (
 
 LEVERS: dict[str, Lever] = {}
 for _lever in (*_LOOP_LEVERS, *world.LEVERS, *users.LEVERS, *generator.LEVERS, *recommenders.LEVERS,
-               *policies.LEVERS, *data.LEVERS):
+               *policies.LEVERS, *data.LEVERS, *agents.LEVERS):
     if _lever.name in LEVERS:
         raise ValueError(f"lever {_lever.name!r} is declared twice")
     LEVERS[_lever.name] = _lever
@@ -180,6 +180,10 @@ def _check_consistency(values: dict[str, Any], where: str) -> None:
         if family == "mixture" and components > rows:
             refuse("generator_components", f"exceeds the items the mixture is fitted to, {size} = {rows}; "
                                            f"allowed: 1..{min(fitted.values())}")
+    if values["agent_share"] > 0 and values["agent_estimate"] == "recommender" and values["recommender"] == "random":
+        refuse("agent_estimate", "reads the served model's scores, and recommender = 'random' scores every item by "
+                                 "fresh noise: its agents would click at random whatever agent_sharpness; allowed with "
+                                 "recommender = 'random': 'genai'")
     if values["creator_entry_rate"] > 0 and values["creator_exit_share"] == 0:
         refuse("creator_entry_rate", "needs creators who leave (new creators take the places of those who left); "
                                      "allowed with creator_exit_share = 0: 0")

@@ -8,10 +8,12 @@ windowed strategy's window and one more, or the current round alone:
 
 * ``synthetic``: the item was made by the GenAI;
 * ``organic``: the exposure came from exploration, not from the recommender's ranking;
-* ``influenced``: the user had already drifted beyond ``influence_threshold``.
+* ``influenced``: the user had already drifted beyond ``influence_threshold``;
+* ``agent``: an AI agent made the round's choice for the user (``agent_share > 0`` only:
+  :mod:`labkit.sim.agents`; else the field is None).
 
-A row is *AI-influenced* when its item is synthetic or its user is influenced; it is
-*human-first* otherwise. A data strategy is one :class:`Strategy` value (its loss weight
+A row is *AI-influenced* when its item is synthetic, its user is influenced or an agent
+acted for the user; it is *human-first* otherwise. A data strategy is one :class:`Strategy` value (its loss weight
 per impression, 0 dropping the row; its window, if any; its effect on the slate, if
 any), so new strategies are new values of the same interface, not new branches.
 """
@@ -42,6 +44,7 @@ class Log(NamedTuple):
     organic: Bool[Array, "rounds users k"]
     influenced: Bool[Array, "rounds users"]
     round: Int[Array, "rounds"]
+    agent: Bool[Array, "rounds users"] | None = None  # an agent chose for the user; None: no agents
 
 
 class TrainingData(NamedTuple):
@@ -72,13 +75,18 @@ def empty_log(static: Static, rounds: int | None = None) -> Log:
         organic=jnp.zeros(shape, bool),
         influenced=jnp.zeros(shape[:2], bool),
         round=jnp.full(rounds, -1, jnp.int32),
+        agent=jnp.zeros(shape[:2], bool) if static.agent_share > 0 else None,
     )
 
 
 def record(log: Log, round_: Int[Array, ""], slate: Int[Array, "users k"], click: Bool[Array, "users k"],
-           organic: Bool[Array, "users k"], influenced: Bool[Array, "users"], catalog: Catalog) -> Log:
-    """Append one round of impressions with their provenance."""
+           organic: Bool[Array, "users k"], influenced: Bool[Array, "users"], catalog: Catalog,
+           agent: Bool[Array, "users"] | None = None) -> Log:
+    """Append one round of impressions with their provenance (``agent``: required when the log
+    has the field, i.e. under ``agent_share > 0``)."""
     row = round_ % log.round.shape[0]
+    if (log.agent is None) != (agent is None):
+        raise ValueError("record: agent= is given exactly when the log keeps agents' rows (agent_share > 0)")
     return Log(
         item=log.item.at[row].set(slate),
         uid=log.uid.at[row].set(catalog.uid[slate]),
@@ -87,12 +95,15 @@ def record(log: Log, round_: Int[Array, ""], slate: Int[Array, "users k"], click
         organic=log.organic.at[row].set(organic),
         influenced=log.influenced.at[row].set(influenced),
         round=log.round.at[row].set(round_),
+        agent=None if agent is None else log.agent.at[row].set(agent),
     )
 
 
 def ai_influenced(log: Log) -> Bool[Array, "rounds users k"]:
-    """Impressions whose item is synthetic or whose user had already been nudged."""
-    return log.synthetic | log.influenced[:, :, None]
+    """Impressions whose item is synthetic, whose user had already been nudged, or whose
+    round an agent chose for the user."""
+    user = log.influenced if log.agent is None else log.influenced | log.agent
+    return log.synthetic | user[:, :, None]
 
 
 class Strategy(NamedTuple):
@@ -243,7 +254,8 @@ def sample_training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], key
     def pick(values):
         return values[row, user, slot][:, None, None]
     sample = Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click), synthetic=pick(log.synthetic),
-                 organic=pick(log.organic), influenced=log.influenced[row, user][:, None], round=log.round[row])
+                 organic=pick(log.organic), influenced=log.influenced[row, user][:, None], round=log.round[row],
+                 agent=None if log.agent is None else log.agent[row, user][:, None])
     weight = strategy_weight(sample, catalog.uid, round_, static, params)
     rows = TrainingData(user=user, item=sample.item, click=sample.click.astype(jnp.float32), weight=weight,
                         ai_influenced=ai_influenced(sample))
@@ -258,7 +270,7 @@ def clicked_log(log: Log) -> Log:
     def pick(values):
         return jnp.take_along_axis(values, slot, 2)
     return Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click), synthetic=pick(log.synthetic),
-               organic=pick(log.organic), influenced=log.influenced, round=log.round)
+               organic=pick(log.organic), influenced=log.influenced, round=log.round, agent=log.agent)
 
 
 def clicked_uids(log: Log, row: Int[Array, ""]) -> Int[Array, "users"]:
@@ -318,7 +330,8 @@ def left_window(log: Log, round_: Int[Array, ""], static: Static) -> tuple[Log, 
 
 class TrainingTotals(NamedTuple):
     """Per catalog slot, the training weight on its item's impressions and the part of it
-    on AI-influenced impressions, with the serial numbers of the items counted.
+    on AI-influenced impressions (and, under ``agent_share > 0``, on agents' impressions),
+    with the serial numbers of the items counted.
 
     Kept up to date round by round (:func:`update_totals`), so the AI-influenced share of
     the training set costs O(items + users k) a round instead of a pass over the log.
@@ -327,11 +340,13 @@ class TrainingTotals(NamedTuple):
     weight: Float[Array, "items"]
     ai_weight: Float[Array, "items"]
     uid: Int[Array, "items"]
+    agent_weight: Float[Array, "items"] | None = None  # None: no agents (agent_share = 0)
 
 
 def empty_totals(static: Static) -> TrainingTotals:
     return TrainingTotals(jnp.zeros(static.n_items), jnp.zeros(static.n_items),
-                          jnp.full(static.n_items, -1, jnp.int32))
+                          jnp.full(static.n_items, -1, jnp.int32),
+                          jnp.zeros(static.n_items) if static.agent_share > 0 else None)
 
 
 def _weighted_round(log: Log, item_uid: Int[Array, "items"], round_: Int[Array, ""], static: Static,
@@ -352,12 +367,31 @@ def update_totals(totals: TrainingTotals, log: Log, catalog: Catalog, round_: In
     ai_weight = jnp.where(fresh, 0.0, totals.ai_weight)
     item, w, ai = _weighted_round(round_of(log, round_), catalog.uid, round_, static, params)
     weight, ai_weight = weight.at[item].add(w), ai_weight.at[item].add(w * ai)
+    agent_weight = totals.agent_weight
+    if agent_weight is not None:
+        agent_weight = jnp.where(fresh, 0.0, agent_weight).at[item].add(w * _agent_rows(round_of(log, round_)))
     if strategy(static).window is not None:
         old, present = left_window(log, round_, static)
         item, w, ai = _weighted_round(old, totals.uid, round_ - 1, static, params)
         w = jnp.where(present & ~fresh[item], w, 0.0)
         weight, ai_weight = weight.at[item].add(-w), ai_weight.at[item].add(-w * ai)
-    return TrainingTotals(weight, ai_weight, catalog.uid)
+        if agent_weight is not None:
+            agent_weight = agent_weight.at[item].add(-w * _agent_rows(old))
+    return TrainingTotals(weight, ai_weight, catalog.uid, agent_weight)
+
+
+def _agent_rows(log: Log) -> Bool[Array, "n"]:
+    """Whether an agent made each impression of a log with agents' rows, flattened as
+    :func:`_weighted_round` flattens them."""
+    return jnp.broadcast_to(log.agent[:, :, None], log.item.shape).reshape(-1)
+
+
+def agent_share_of_totals(totals: TrainingTotals) -> Float[Array, ""]:
+    """Share of the training weight on agents' impressions, from the running totals (0 without agents)."""
+    if totals.agent_weight is None:
+        return jnp.float32(0.0)
+    total = totals.weight.sum()
+    return jnp.where(total > 0, totals.agent_weight.sum() / jnp.maximum(total, 1e-12), 0.0)
 
 
 def ai_share_of_totals(totals: TrainingTotals) -> Float[Array, ""]:

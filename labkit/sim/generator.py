@@ -198,22 +198,43 @@ def _sample_full(key: Array, generator: FullGaussian, n: int, temperature: Float
     return generator.mean + temperature * noise @ generator.chol.T
 
 
+def _diagonal_log_density(generator: Generator, x: Float[Array, "n dim"]) -> Float[Array, "n"]:
+    std = jnp.sqrt(jnp.maximum(generator.std ** 2, VAR_FLOOR))  # a fit to one point has std 0
+    z = (x - generator.mean) / std
+    return -jnp.log(std).sum() - 0.5 * (z * z).sum(axis=-1) - 0.5 * x.shape[-1] * math.log(2 * math.pi)
+
+
+def _mixture_log_density(mixture: Mixture, x: Float[Array, "n dim"]) -> Float[Array, "n"]:
+    return jax.nn.logsumexp(_component_log_density(x, mixture), axis=1)
+
+
+def _full_log_density(generator: FullGaussian, x: Float[Array, "n dim"]) -> Float[Array, "n"]:
+    z = jax.scipy.linalg.solve_triangular(generator.chol, (x - generator.mean).T, lower=True).T
+    log_det = jnp.log(jnp.abs(jnp.diagonal(generator.chol))).sum()
+    return -log_det - 0.5 * (z * z).sum(axis=-1) - 0.5 * x.shape[-1] * math.log(2 * math.pi)
+
+
 class Family(NamedTuple):
-    """One value of ``generator_family``: the state it carries, how it fits and how it samples.
+    """One value of ``generator_family``: the state it carries, how it fits, samples and scores.
 
     ``fit(samples, weights, previous, components)`` fits in logit space (``previous`` is the
-    last fit or None); ``sample(key, generator, n, temperature)`` draws ``n`` logit vectors.
+    last fit or None); ``sample(key, generator, n, temperature)`` draws ``n`` logit vectors;
+    ``log_density(generator, x)`` is the log-density of ``n`` logit vectors (what an agent
+    choosing by the GenAI's estimate reads: :mod:`labkit.sim.agents`).
     """
 
     state: type
     fit: Callable[..., GenAI]
     sample: Callable[..., Array]
+    log_density: Callable[..., Array]
 
 
 FAMILIES: dict[str, Family] = {
-    "diagonal": Family(Generator, lambda x, w, previous, components: fit_gaussian(x, w), _sample_diagonal),
-    "mixture": Family(Mixture, fit_mixture, _sample_mixture),
-    "full": Family(FullGaussian, lambda x, w, previous, components: fit_full(x, w), _sample_full),
+    "diagonal": Family(Generator, lambda x, w, previous, components: fit_gaussian(x, w), _sample_diagonal,
+                       _diagonal_log_density),
+    "mixture": Family(Mixture, fit_mixture, _sample_mixture, _mixture_log_density),
+    "full": Family(FullGaussian, lambda x, w, previous, components: fit_full(x, w), _sample_full,
+                   _full_log_density),
 }
 _BY_STATE = {family.state: family for family in FAMILIES.values()}
 
@@ -242,6 +263,12 @@ def sample_latent(key: Array, generator: GenAI, n: int, temperature: Float[Array
 def sample(key: Array, generator: GenAI, n: int, temperature: Float[Array, ""]) -> Float[Array, "n topics"]:
     """Draw ``n`` synthetic items (features on the topic simplex)."""
     return jax.nn.softmax(sample_latent(key, generator, n, temperature), axis=-1)
+
+
+def log_density(generator: GenAI, features: Float[Array, "n topics"]) -> Float[Array, "n"]:
+    """The GenAI's log-density of items (features on the simplex), in the logit space it models;
+    a diagonal spread is floored at ``sqrt(VAR_FLOOR)`` (a fit to one point has none)."""
+    return _BY_STATE[type(generator)].log_density(generator, to_logits(features))
 
 
 class Objective(NamedTuple):

@@ -10,6 +10,7 @@ the figures. A choice lever's ``choices`` is the module's registry itself (for e
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Any, Collection
@@ -55,7 +56,10 @@ class Lever:
             f"{where}: {self.name} = {given!r} {why}; allowed: {self.allowed()}")
         if self.choices is not None:
             if not isinstance(value, str) or value not in self.choices:
-                raise fail("is not a known choice")
+                near = difflib.get_close_matches(value, list(self.choices), n=2) if isinstance(value, str) else []
+                hint = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
+                raise ConfigError(f"{where}: {self.name} = {given!r} is not a known choice; "
+                                  f"allowed: {self.allowed()}{hint}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail(f"has type {type(value).__name__}")

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
+from labkit.sim import agents
 from labkit.sim import data as data_mod
 from labkit.sim import generator as gen_mod
 from labkit.sim import measure
@@ -108,7 +109,9 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
        turns scores into a slate of ``slate_size`` items (:func:`recommend`); a data
        strategy with a ``slate`` (reserve) then rewrites it;
     3. choice: each user clicks at most one slate item, by a logit model over true
-       utility with position bias and a no-click option (:mod:`labkit.sim.users`);
+       utility with position bias and a no-click option (:mod:`labkit.sim.users`); under
+       ``agent_share > 0`` an AI agent chooses for some users, by a model's estimate
+       (:mod:`labkit.sim.agents`);
     4. drift: tastes move toward what was clicked, at rate ``drift``; whether a user
        counts as AI-influenced is judged on the tastes they arrived with;
     5. logging: the round's impressions enter the log with their provenance bits
@@ -168,6 +171,10 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     slate_features = catalog.features[slate.items]
     slate_utility = users_mod.utility(users.theta, slate_features)
     choice = users_mod.choose(k_choice, slate_utility, params)
+    agent = None  # which users an agent chose for (agent_share > 0: a key apart from the six)
+    if static.agent_share > 0:
+        choice, agent = agents.act(jax.random.fold_in(key, agents.AGENT_KEY), choice, slate.items,
+                                   served_recommender, served_generator, catalog, users, static)
     position = jnp.maximum(choice.position, 0)
     consumed_item = jnp.where(choice.clicked, jnp.take_along_axis(slate.items, position[:, None], 1)[:, 0], -1)
     consumed_features = jnp.take_along_axis(slate_features, position[:, None, None], 1)[:, 0]
@@ -179,7 +186,7 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     users = users_mod.drift(users, consumed_features, choice.clicked, params.drift)
 
     # 5. logging
-    log = data_mod.record(state.log, state.round, slate.items, click, slate.organic, was_influenced, catalog)
+    log = data_mod.record(state.log, state.round, slate.items, click, slate.organic, was_influenced, catalog, agent)
     row = state.round % log.round.shape[0]  # the log's ring row this round wrote
     history = data_mod.record_clicks(state.history, state.round, data_mod.clicked_uids(log, row))
     exposure = state.exposure + jnp.zeros_like(state.exposure).at[slate.items.reshape(-1)].add(1.0)
@@ -211,8 +218,12 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     # 7. measurement
     metrics = measure.round_metrics(measure.view(
         catalog, users, totals, history, slate.items, slate_features, choice.clicked, consumed_item,
-        consumed_features, consumed_utility, popularity_before, k_pairs, static.n_pairs))
+        consumed_features, consumed_utility, popularity_before, k_pairs, static.n_pairs, agent))
     if score:
+        if agent is not None:
+            raise ValueError("step: the score-function estimator does not model agents (allowed with score=True: "
+                             "agent_share = 0)")
+
         def round_log_prob(p: Params) -> Array:  # the draws outside the scoring blocks
             log_prob = users_mod.choice_log_prob(choice.position, slate_utility, p)
             if static.new_items:

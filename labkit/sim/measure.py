@@ -44,6 +44,7 @@ class RoundView(NamedTuple):
     history: Int[Array, "n rounds"]  # the sampled users' clicked serial numbers, one a round (-1: none)
     pairs: Int[Array, "p 2"] | None  # rows of ``history`` (and of ``pair_slates``) paired; None: a single user
     pair_slates: Int[Array, "n k"]  # the sampled users' slates this round, in ``history``'s row order
+    agent: Bool[Array, "users"] | None = None  # an agent chose for the user this round; None: no agents
 
 
 class Metric(NamedTuple):
@@ -58,6 +59,13 @@ def _homogenization(r: RoundView) -> Float[Array, ""]:
     if r.pairs is None:
         return jnp.float32(0.0)
     return M.jaccard_homogenization(r.history, r.pairs)  # sorts the sampled rows
+
+
+def _agent_click_share(r: RoundView) -> Float[Array, ""]:
+    if r.agent is None:
+        return jnp.float32(0.0)
+    clicks = r.clicked.sum()
+    return jnp.where(clicks > 0, (r.clicked & r.agent).sum() / jnp.maximum(clicks, 1), 0.0).astype(jnp.float32)
 
 
 def _slate_overlap(r: RoundView) -> Float[Array, ""]:
@@ -115,6 +123,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("initial_utility", "utility under initial tastes (per slate; 0 without a click)",
            lambda r: M.mean_utility(r.initial_utility, r.clicked)),
     Metric("alive_items", "live items (count)", lambda r: r.catalog.alive.sum().astype(jnp.float32)),
+    # agents acting for users (labkit.sim.agents): 0 in a world without them
+    Metric("agent_click_share", "agents' clicks (share of the round's clicks)", _agent_click_share),
+    Metric("agent_training_share", "agents' training rows (share of weight)",
+           lambda r: data_mod.agent_share_of_totals(r.training)),
 ]}
 
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
@@ -124,10 +136,11 @@ def view(catalog: Catalog, users: Users, training: data_mod.TrainingTotals, hist
          slate: Int[Array, "users k"], slate_features: Float[Array, "users k topics"], clicked: Bool[Array, "users"],
          consumed_item: Int[Array, "users"], consumed_features: Float[Array, "users topics"],
          consumed_utility: Float[Array, "users"], popularity_before: Float[Array, "items"], key: Array,
-         n_pairs: int) -> RoundView:
+         n_pairs: int, agent: Bool[Array, "users"] | None = None) -> RoundView:
     """The round as the metrics read it: per-slot and per-topic counts, and the user pairs
     homogenization and slate overlap compare (``n_pairs`` drawn with ``key``; only their
-    rows of ``history`` and ``slate`` are kept, renumbered 0..2p-1).
+    rows of ``history`` and ``slate`` are kept, renumbered 0..2p-1); ``agent``: the users an
+    agent chose for (None: no agents).
     The impressions so far are ``popularity_before`` plus this round's, as the loop's
     ``State.exposure`` after the round."""
     n_users, n_items = history.shape[0], catalog.alive.shape[0]
@@ -148,7 +161,7 @@ def view(catalog: Catalog, users: Users, training: data_mod.TrainingTotals, hist
         consumption=jnp.zeros(n_items).at[jnp.maximum(consumed_item, 0)].add(clicked.astype(jnp.float32)),
         exposure_topics=slate_features.sum(axis=(0, 1)),
         consumption_topics=(clicked[:, None] * consumed_features).sum(axis=0),
-        history=history, pairs=pairs, pair_slates=pair_slates)
+        history=history, pairs=pairs, pair_slates=pair_slates, agent=agent)
 
 
 def round_metrics(round_view: RoundView) -> dict[str, Float[Array, ""]]:
