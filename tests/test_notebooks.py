@@ -233,7 +233,7 @@ def test_tradeoffs_reuses_the_points_the_mitigation_studies_computed(main_run):
     assert json.loads((out_root / "06_tradeoffs" / "manifest.json").read_text())["computed_now"] == []
 
 
-def test_ecosystem_tables_hold_the_creators_and_the_generator_families(main_run):
+def test_ecosystem_tables_hold_the_creators_the_generator_families_and_the_cadences(main_run):
     from labkit.sim.world import CREATOR_METRICS
 
     out_root, failures = main_run
@@ -266,6 +266,11 @@ def test_ecosystem_tables_hold_the_creators_and_the_generator_families(main_run)
     assert list(effects["arm"]) == ["full", "mixture_8"]
     assert (effects["n_seeds"] == len(seeds)).all()
     assert effects[["consumption_topic_entropy", "user_taste_entropy"]].notna().all().all()
+    # each slower retraining cadence against models served fresh every round, paired by seed
+    cadence = pd.read_csv(out / "cadence_effects.csv")
+    assert list(cadence["arm"]) == ["every_2_rounds", "every_5_rounds"]
+    assert (cadence["n_seeds"] == len(seeds)).all()
+    assert cadence[["exposure_entropy", "homogenization", "ctr"]].notna().all().all()
 
 
 def test_writeup_from_the_notebooks_holds_every_figure_and_every_number_matches_its_table(main_run):

@@ -200,6 +200,10 @@ def make_results(root: Path) -> Path:
                   "consumption_topic_entropy_high": [0.31], "user_taste_entropy": [-0.2],
                   "user_taste_entropy_low": [-0.3], "user_taste_entropy_high": [-0.1]}
                  ).to_csv(root / "08_ecosystem" / "generator_effects.csv", index=False)
+    pd.DataFrame({"arm": ["every_5_rounds"], **{f"{m}{end}": [v + d] for m, v in
+                                                (("exposure_entropy", 0.3), ("homogenization", -0.02), ("ctr", -0.01))
+                                                for end, d in (("", 0.0), ("_low", -0.1), ("_high", 0.1))}}
+                 ).to_csv(root / "08_ecosystem" / "cadence_effects.csv", index=False)
     for section in SECTIONS:
         for fig in section.figures:
             folder = root / fig.folder
@@ -231,11 +235,13 @@ def test_writeup_holds_every_figure_and_every_number_matches_its_table(results):
             in built.markdown.read_text())
     assert "Zhou et al., SIGIR 2025 (`source_bias`): 1 of 2 claims reproduced (not: the gap escalates)" \
         in built.markdown.read_text()
-    # study 08's paragraph reads the creators' summary and the generator effects
+    # study 08's paragraph reads the creators' summary, the generator effects and the cadence effects
     assert ("`greedy` at synthetic share 0.8: 16.2 [14.0, 18.5] active creators, long-tail creators' share "
             "0.042 [0.030, 0.054]") in built.markdown.read_text()
     assert ("`full`: consumption topic entropy +0.120 [-0.070, +0.310] nats, users' taste entropy -0.200 "
             "[-0.300, -0.100] nats.") in built.markdown.read_text()
+    assert ("`every_5_rounds`: exposure entropy +0.300 [+0.200, +0.400] nats, homogenization -0.020 "
+            "[-0.120, +0.080], CTR -0.010 [-0.110, +0.090].") in built.markdown.read_text()
     # study 09's paragraph counts its alarms table: fired in 2 of 3 seeds, gini named twice
     assert "`ai_and_drift`: the alarm fired in 2 of 3 seeds (metrics towards collapse: gini in 2, coverage in 1)" \
         in built.markdown.read_text()

@@ -6,7 +6,9 @@
   who adapt, leave and enter (``creator_*`` levers of :mod:`labkit.sim.world`), each
   without the GenAI and under it (``synthetic_share``);
 * **the GenAI's capacity**: ``generator_family`` (and ``generator_components``) at the
-  study's GenAI share; a point of this part is one whose arm sets ``generator_family``.
+  study's GenAI share; a point of this part is one whose arm sets ``generator_family``;
+* **the retraining cadence**: ``retrain_every`` (the recommender and the GenAI served as they
+  were after every n-th round) at the same share; a point of this part sets ``retrain_every``.
 
 The creators' metrics (:data:`labkit.sim.world.CREATOR_METRICS`) are read from a run's
 state, not from the per-round metrics of the sweep's table, so :func:`creator_rounds`
@@ -15,11 +17,10 @@ round (:func:`creator_series`: the loop's own step from the same keys as
 :func:`labkit.sim.loop.simulate_seeds`, one more compiled program per static combination;
 it checks that the replay's loop metrics are the sweep's), and :func:`creators_at_end`
 reads the fixed creators' from the final state of their runs. :func:`fate_tables` and
-:func:`generator_tables` write the study's tables; :func:`fate_checks` and
-:func:`generator_checks` the lines that check the notebook's reading of them.
+:func:`generator_tables` and :func:`cadence_tables` write the study's tables; :func:`fate_checks`,
+:func:`generator_checks` and :func:`cadence_checks` the lines that check the notebook's reading of them.
 
-Agentic users and the retraining cadence (issue 16, items 2 and 4) are not part of the
-world yet; their parts of the study come with their levers.
+Agentic users (issue 16, item 2) are not part of this study yet.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ GENERATOR = "generator_family"  # the lever whose arms make the capacity part
 # share of what is shown, and the clicks.
 GENERATOR_METRICS = ("exposure_topic_entropy", "consumption_topic_entropy", "user_taste_entropy",
                      "synthetic_exposure_share", "ctr")
+CADENCE = "retrain_every"  # the lever whose arms make the cadence part
+# What a slower cadence could change: what the feed shows (items, topics), how alike users' feeds
+# are, users' tastes, and the clicks.
+CADENCE_METRICS = ("exposure_entropy", "exposure_topic_entropy", "homogenization", "user_taste_entropy", "ctr")
 # What the creators' settings are also read on: what the feed shows, and the clicks.
 FATE_LOOP_METRICS = ("exposure_entropy", "exposure_topic_entropy", "user_taste_entropy", "ctr")
 # How close the replay's loop metrics must be to the sweep's (the same program but for its outputs).
@@ -92,8 +97,8 @@ def _reacting(config: Config) -> bool:
 
 
 def _fate_points(run: StudyRun) -> list:
-    """The points of the creators' part: arms that do not set ``generator_family``."""
-    return [p for p in sweep_points(run.experiment) if GENERATOR not in p.levers]
+    """The points of the creators' part: arms that set neither ``generator_family`` nor ``retrain_every``."""
+    return [p for p in sweep_points(run.experiment) if GENERATOR not in p.levers and CADENCE not in p.levers]
 
 
 def _shares(run: StudyRun) -> pd.Series:
@@ -177,18 +182,41 @@ def fate_tables(run: StudyRun, rounds: pd.DataFrame, late_rounds: int, baseline:
     return per_seed, summary, vs_baseline, vs_share
 
 
+def _part_tables(run: StudyRun, lever: str, metrics: Sequence[str], late_rounds: int, baseline: str, stem: str
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One lever's part of the study (the arms that set ``lever``): late-round means per arm
+    and seed, their summary over seeds [CI] (``<stem>_summary.csv``) and each arm against
+    ``baseline``, paired by seed (``<stem>_effects.csv``)."""
+    arms = [p.arm for p in sweep_points(run.experiment) if lever in p.levers]
+    per_seed = late_means(run.table[run.table["arm"].isin(arms)], late_rounds)
+    summary = summarize(per_seed, metrics, by=["arm"])
+    vs_baseline = effects(per_seed, {"arm": baseline}, metrics, by=["arm"])
+    write_csv(summary, Path(run.out) / f"{stem}_summary.csv")
+    write_csv(vs_baseline, Path(run.out) / f"{stem}_effects.csv")
+    return per_seed, summary, vs_baseline
+
+
 def generator_tables(run: StudyRun, late_rounds: int, baseline: str = "diagonal"
                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The GenAI's capacity part: late-round means per arm and seed (arms that set
     ``generator_family``), their summary over seeds [CI] (``generator_summary.csv``) and each
     family against ``baseline``, paired by seed (``generator_effects.csv``)."""
-    arms = [p.arm for p in sweep_points(run.experiment) if GENERATOR in p.levers]
-    per_seed = late_means(run.table[run.table["arm"].isin(arms)], late_rounds)
-    summary = summarize(per_seed, GENERATOR_METRICS, by=["arm"])
-    vs_baseline = effects(per_seed, {"arm": baseline}, GENERATOR_METRICS, by=["arm"])
-    write_csv(summary, Path(run.out) / "generator_summary.csv")
-    write_csv(vs_baseline, Path(run.out) / "generator_effects.csv")
-    return per_seed, summary, vs_baseline
+    return _part_tables(run, GENERATOR, GENERATOR_METRICS, late_rounds, baseline, "generator")
+
+
+def cadence_tables(run: StudyRun, late_rounds: int, baseline: str = "every_round"
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The retraining cadence part: late-round means per arm and seed (arms that set
+    ``retrain_every``), their summary over seeds [CI] (``cadence_summary.csv``) and each
+    slower cadence against ``baseline`` (served fresh every round), paired by seed
+    (``cadence_effects.csv``). Every arm runs the same rounds, so the same interactions."""
+    return _part_tables(run, CADENCE, CADENCE_METRICS, late_rounds, baseline, "cadence")
+
+
+def cadence_checks(vs_baseline: pd.DataFrame, baseline: str = "every_round") -> list[str]:
+    """Lines that check the reading of the cadence figure: each cadence against ``baseline``."""
+    return effect_lines(vs_baseline.assign(setting=vs_baseline["arm"] + f" vs {baseline}"),
+                        CADENCE_METRICS, "setting", digits=3)
 
 
 def fate_checks(summary: pd.DataFrame, vs_baseline: pd.DataFrame, vs_share: pd.DataFrame,
@@ -224,5 +252,6 @@ def rounds_setting(rounds: pd.DataFrame, baseline: str = "greedy") -> pd.DataFra
     return rows.sort_values("setting", key=lambda s: s.map(order.index), kind="stable")
 
 
-__all__ = ["CREATOR_METRICS", "GENERATOR_METRICS", "FATE_LOOP_METRICS", "creator_series", "creator_rounds",
-           "creators_at_end", "fate_tables", "generator_tables", "fate_checks", "generator_checks", "rounds_setting"]
+__all__ = ["CREATOR_METRICS", "GENERATOR_METRICS", "CADENCE_METRICS", "FATE_LOOP_METRICS", "creator_series", "creator_rounds",
+           "creators_at_end", "fate_tables", "generator_tables", "cadence_tables", "fate_checks", "generator_checks",
+           "cadence_checks", "rounds_setting"]

@@ -115,10 +115,12 @@ def _strength_summary(folder: Path) -> str:
 
 
 def _ecosystem_summary(folder: Path) -> str:
-    """Study 08 in numbers (from ``creators_summary.csv`` and ``generator_effects.csv``, written by
+    """Study 08 in numbers (from ``creators_summary.csv``, ``generator_effects.csv`` and
+    ``cadence_effects.csv``, written by
     :mod:`labkit.analysis.ecosystem`): per creators' setting and GenAI share, the active creators and
     the long-tail creators' share of impressions at the end of the run; per generator family, its
-    change against the diagonal Gaussian in consumption topic entropy and users' taste entropy."""
+    change against the diagonal Gaussian in consumption topic entropy and users' taste entropy;
+    per cadence, its change against every round in exposure entropy, homogenization and CTR."""
     import pandas as pd
 
     def ci(row, metric: str, signed: bool = False, digits: int = 2) -> str:
@@ -132,10 +134,15 @@ def _ecosystem_summary(folder: Path) -> str:
     size = "; ".join(f"`{r['arm']}`: consumption topic entropy {ci(r, 'consumption_topic_entropy', True, 3)} nats, "
                      f"users' taste entropy {ci(r, 'user_taste_entropy', True, 3)} nats"
                      for r in generator.to_dict("records"))
+    cadence = pd.read_csv(_study_file(folder, "cadence_effects.csv"))
+    pace = "; ".join(f"`{r['arm']}`: exposure entropy {ci(r, 'exposure_entropy', True, 3)} nats, homogenization "
+                     f"{ci(r, 'homogenization', True, 3)}, CTR {ci(r, 'ctr', True, 3)}"
+                     for r in cadence.to_dict("records"))
     return ("Creators at the end of the run (mean over seeds [95% interval]; fixed_creators neither adapt nor "
             "leave, the other settings' creators adapt, leave when starved of impressions and are replaced "
             "at random): " + fate + ". The GenAI's size against one diagonal Gaussian, late-round changes "
-            "paired by seed: " + size + ".")
+            "paired by seed: " + size + ". The models served every n-th round against every round, late-round "
+            "changes paired by seed: " + pace + ".")
 
 
 def _audit_summary(folder: Path) -> str:
@@ -231,7 +238,7 @@ SECTIONS: tuple[Section, ...] = (
         ("relaxation", "The relaxed loop's late-round means (points, 95% intervals) against its relaxation "
                        "temperature, and the exact loop's on the same seeds (dashed line, grey band), for the "
                        "greedy feed under the same pressure."))),
-    Section("08_ecosystem", "08 The ecosystem: creators who react, and the GenAI's size", _figs(
+    Section("08_ecosystem", "08 The ecosystem: creators who react, the GenAI's size and the loop's cadence", _figs(
         "08_ecosystem",
         ("ecosystem_creators", "Creators' fate against the GenAI's share of new items (0 and 0.8), one line per "
                                "setting: fixed creators (the world of 02-06); creators who adapt toward their own "
@@ -253,7 +260,13 @@ SECTIONS: tuple[Section, ...] = (
                                 "of what users click, users' taste entropy, the synthetic share of impressions "
                                 "and CTR, paired by seed, with 95% Student-t confidence intervals; the vertical "
                                 "line is no change."),
-        ("ecosystem_generator_rounds", "Each generator family's feed against round. " + _BAND)),
+        ("ecosystem_generator_rounds", "Each generator family's feed against round. " + _BAND),
+        ("ecosystem_cadence", "The retraining cadence: the recommender and the GenAI served as they were after "
+                              "every 2nd or every 5th round (both keep learning every round) against models "
+                              "served fresh every round, creators fixed, same pressure and rounds (so the same "
+                              "interactions): the change in the late-round exposure entropy, exposure topic "
+                              "entropy, homogenization, users' taste entropy and CTR, paired by seed, with 95% "
+                              "Student-t confidence intervals; the vertical line is no change.")),
         summary=_ecosystem_summary),
     Section("09_audit", "09 Auditing the logs: the collapse alarm on a simulated platform and on MovieLens", _figs(
         "09_audit",
