@@ -181,8 +181,9 @@ def _relaxed_value_and_jacobian(static: Static, objectives: tuple[Objective, ...
         metrics = relaxed.run(static, p, key, tau)[1]
         return jnp.stack([o(metrics) for o in objectives])
 
-    def one(p, key):
-        return many(p, key), jax.jacrev(many)(p, key)
+    def one(p, key):  # the values ride along as jacrev's aux: one forward pass, not two
+        jac, values = jax.jacrev(lambda q: (many(q, key),) * 2, has_aux=True)(p)
+        return values, jac
     return jax.vmap(one, in_axes=(None, 0))(params, keys)
 
 

@@ -108,8 +108,9 @@ def _step_values(static: Static, objective_: Objective, names: tuple[str, ...], 
         metrics = relaxed.run(static, _params_of(base, names, limits, u), key, tau)[1]
         return jnp.stack([objective_(metrics), ctr_of(metrics)])
 
-    def one(u, key):
-        return both(u, key), jax.jacrev(both)(u, key)
+    def one(u, key):  # the values ride along as jacrev's aux: one forward pass, not two
+        jac, values = jax.jacrev(lambda v: (both(v, key),) * 2, has_aux=True)(u)
+        return values, jac
     return jax.vmap(one, in_axes=(None, 0))(u, keys)
 
 
