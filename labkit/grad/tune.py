@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
@@ -43,7 +42,8 @@ import optax
 import pandas as pd
 
 from labkit.grad import relaxed
-from labkit.grad.estimators import Objective, check_levers, check_temperature, objective as make_objective
+from labkit.grad.estimators import (Objective, _relaxed_value_and_jacobian, as_params, check_levers,
+                                    check_temperature, objective as make_objective)
 from labkit.sim.config import LEVERS, Config, Params, Static
 from labkit.sim.levers import ConfigError
 from labkit.sim.loop import check_memory, seed_keys, simulate_seeds
@@ -98,20 +98,18 @@ def _params_of(base: Params, names: tuple[str, ...], limits: tuple[Bounds, ...],
     return base._replace(**{n: b.value(u[i]) for i, (n, b) in enumerate(zip(names, limits))})
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _step_values(static: Static, objective_: Objective, names: tuple[str, ...], limits: tuple[Bounds, ...],
                  base: Params, u, keys, tau):
-    """Per seed, on the relaxed loop: the objective and the CTR, and their gradients in ``u``."""
-    ctr_of = ctr_objective(objective_)
+    """Per seed, on the relaxed loop: the objective and the CTR, and their gradients in ``u``.
 
-    def both(u, key):
-        metrics = relaxed.run(static, _params_of(base, names, limits, u), key, tau)[1]
-        return jnp.stack([objective_(metrics), ctr_of(metrics)])
-
-    def one(u, key):  # the values ride along as jacrev's aux: one forward pass, not two
-        jac, values = jax.jacrev(lambda v: (both(v, key),) * 2, has_aux=True)(u)
-        return values, jac
-    return jax.vmap(one, in_axes=(None, 0))(u, keys)
+    The pathwise program of :mod:`labkit.grad.estimators` in the levers themselves (one
+    compiled program per world and objective pair, shared with ``pathwise_many`` there, so
+    study 07's sensitivity map and its tuning compile it once), then the chain rule through
+    each lever's map onto its range (:meth:`Bounds.value`, elementwise)."""
+    params = as_params(_params_of(base, names, limits, u))
+    values, jac = _relaxed_value_and_jacobian(static, (objective_, ctr_objective(objective_)), params, keys, tau)
+    slope = jnp.stack([jax.grad(b.value)(u[i]) for i, b in enumerate(limits)])
+    return values, jnp.stack([getattr(jac, n) for n in names], axis=-1) * slope  # [seeds, 2, levers]
 
 
 def _exact(config: Config, objective_: Objective, seeds) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +170,8 @@ def tune(config: Config, objective: str, levers: Sequence[str], steps: int, *, r
     """
     from tqdm.auto import tqdm
 
-    from labkit.experiments.results import manifest as make_manifest, write_json, write_table
+    from labkit.experiments.results import manifest as make_manifest
+    from labkit.experiments.results import write_json, write_table
 
     check_tune(objective, levers, steps, max_ctr_loss, relax_temperature, seeds_per_step, eval_seeds,
                learning_rate)
