@@ -98,7 +98,7 @@ def test_downweight_to_zero_is_human_only_and_to_one_is_accumulate():
 def test_extreme_lever_grid_runs_in_one_call_with_finite_metrics():
     grid = {"temperature": [1e-6, 1e3], "epsilon": [0.0, 1.0], "novelty_weight": [0.0, 5.0],
             "synthetic_share": [0.0, 1.0], "drift": [0.0, 1.0], "generator_temperature": [0.01, 10.0]}
-    metrics = sweep(grid, policy="softmax")
+    metrics = sweep(grid, seeds=SEEDS[:1], policy="softmax")  # finiteness: one seed of each of the 64 corners
     for name, values in metrics.items():
-        assert values.shape == (2 ** 6, len(SEEDS), WORLD["rounds"]), name
+        assert values.shape == (2 ** 6, 1, WORLD["rounds"]), name
         assert np.isfinite(values).all(), name
