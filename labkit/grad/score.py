@@ -52,14 +52,15 @@ def score_levers(static: Static) -> tuple[str, ...]:
     return tuple(levers)
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _exact_with_scores(static: Static, objective_: Objective, params: Params, keys):
+@partial(jax.jit, static_argnums=0)
+def _exact_with_scores(static: Static, params: Params, keys):
+    """Per seed, the exact loop's metrics per round (the finiteness guards among them) and the
+    score of every param lever; the objective is read from them outside, so every objective
+    of a world shares this one compiled program."""
     def one(key):
         _, metrics = loop._run(static, params, key, score=True)
         scores = {name: metrics[loop.SCORE_PREFIX + name].sum() for name in PARAM_LEVERS}
-        guards = {name: value for name, value in metrics.items() if name.startswith(loop.GUARD_PREFIX)}
-        plain = {name: value for name, value in metrics.items() if not name.startswith(loop.SCORE_PREFIX)}
-        return objective_(plain), scores, {**guards, objective_.metric: plain[objective_.metric]}
+        return {name: value for name, value in metrics.items() if not name.startswith(loop.SCORE_PREFIX)}, scores
     return jax.vmap(one)(keys)
 
 
@@ -85,10 +86,11 @@ def score_function(config: Config, objective_: Objective, seeds: Sequence[int],
         raise ConfigError(f"seeds: {len(seeds)} given; the score-function estimator's baseline needs at least 2")
     params = as_params(config.params if params is None else params)
     with unrolled_threefry():
-        value, scores, checked = _exact_with_scores(config.static, objective_, params, loop.seed_keys(seeds))
-    value, scores, checked = jax.device_get((value, scores, checked))
-    loop.check_finite(checked, seeds)
-    value = np.asarray(value, dtype=np.float64)
+        metrics, scores = jax.device_get(_exact_with_scores(config.static, params, loop.seed_keys(seeds)))
+    loop.check_finite({name: value for name, value in metrics.items()
+                       if name.startswith(loop.GUARD_PREFIX) or name == objective_.metric}, seeds)
+    value = np.asarray(objective_({name: value for name, value in metrics.items()
+                                   if not name.startswith(loop.GUARD_PREFIX)}), dtype=np.float64)
     n = len(seeds)
     baseline = (value.sum() - value) / (n - 1)  # leave-one-out: independent of the seed's own draws
     grad = {name: (value - baseline) * np.asarray(scores[name], dtype=np.float64) for name in names}
