@@ -233,7 +233,7 @@ def test_tradeoffs_reuses_the_points_the_mitigation_studies_computed(main_run):
     assert json.loads((out_root / "06_tradeoffs" / "manifest.json").read_text())["computed_now"] == []
 
 
-def test_ecosystem_tables_hold_the_creators_the_generator_families_and_the_cadences(main_run):
+def test_ecosystem_tables_hold_the_creators_the_generator_families_the_cadences_and_the_agents(main_run):
     from labkit.sim.world import CREATOR_METRICS
 
     out_root, failures = main_run
@@ -271,6 +271,14 @@ def test_ecosystem_tables_hold_the_creators_the_generator_families_and_the_caden
     assert list(cadence["arm"]) == ["every_2_rounds", "every_5_rounds"]
     assert (cadence["n_seeds"] == len(seeds)).all()
     assert cadence[["exposure_entropy", "homogenization", "ctr"]].notna().all().all()
+    # agents against humans at each GenAI share; the mitigations against agents under the GenAI
+    vs_humans = pd.read_csv(out / "agents_vs_humans.csv")
+    assert list(vs_humans[["arm", "synthetic_share"]].itertuples(index=False, name=None)) == [
+        ("agents", 0.0), ("agents", 0.8)]
+    assert (vs_humans["agent_click_share"] > 0).all()  # humans click for themselves: every agent click is new
+    mitigated = pd.read_csv(out / "agents_mitigations.csv")
+    assert list(mitigated["arm"]) == ["agents_epsilon_greedy", "agents_human_only"]
+    assert (mitigated.set_index("arm").loc["agents_human_only", "agent_training_share"] < 0)  # its rows dropped
 
 
 def test_writeup_from_the_notebooks_holds_every_figure_and_every_number_matches_its_table(main_run):

@@ -1,6 +1,7 @@
-"""Reading study 08: the ecosystem around the feed, creators who react and a GenAI with a size.
+"""Reading study 08: the ecosystem around the feed: creators who react, a GenAI with a size,
+the loop's cadence and agents acting for users.
 
-08_ecosystem sweeps two parts of ``experiments/ecosystem.yaml`` (:func:`labkit.experiments.studies.run_study`):
+08_ecosystem sweeps four parts of ``experiments/ecosystem.yaml`` (:func:`labkit.experiments.studies.run_study`):
 
 * **creators' fate**: settings with fixed creators (the world of 02-06) and with creators
   who adapt, leave and enter (``creator_*`` levers of :mod:`labkit.sim.world`), each
@@ -8,7 +9,10 @@
 * **the GenAI's capacity**: ``generator_family`` (and ``generator_components``) at the
   study's GenAI share; a point of this part is one whose arm sets ``generator_family``;
 * **the retraining cadence**: ``retrain_every`` (the recommender and the GenAI served as they
-  were after every n-th round) at the same share; a point of this part sets ``retrain_every``.
+  were after every n-th round) at the same share; a point of this part sets ``retrain_every``;
+* **agentic users**: ``agent_share`` (a share of user-rounds whose choice an AI agent makes by
+  the recommender's score) against the GenAI's share, and under two mitigations; a point of
+  this part sets ``agent_share``, read beside the fixed creators' points (no agents).
 
 The creators' metrics (:data:`labkit.sim.world.CREATOR_METRICS`) are read from a run's
 state, not from the per-round metrics of the sweep's table, so :func:`creator_rounds`
@@ -16,11 +20,10 @@ replays each point with reacting creators round by round and records them after 
 round (:func:`creator_series`: the loop's own step from the same keys as
 :func:`labkit.sim.loop.simulate_seeds`, one more compiled program per static combination;
 it checks that the replay's loop metrics are the sweep's), and :func:`creators_at_end`
-reads the fixed creators' from the final state of their runs. :func:`fate_tables` and
-:func:`generator_tables` and :func:`cadence_tables` write the study's tables; :func:`fate_checks`,
-:func:`generator_checks` and :func:`cadence_checks` the lines that check the notebook's reading of them.
-
-Agentic users (issue 16, item 2) are not part of this study yet.
+reads the fixed creators' from the final state of their runs. :func:`fate_tables`,
+:func:`generator_tables`, :func:`cadence_tables` and :func:`agent_tables` write the study's
+tables; :func:`fate_checks`, :func:`generator_checks`, :func:`cadence_checks` and
+:func:`agent_checks` the lines that check the notebook's reading of them.
 """
 
 from __future__ import annotations
@@ -50,6 +53,12 @@ GENERATOR = "generator_family"  # the lever whose arms make the capacity part
 GENERATOR_METRICS = ("exposure_topic_entropy", "consumption_topic_entropy", "user_taste_entropy",
                      "synthetic_exposure_share", "ctr")
 CADENCE = "retrain_every"  # the lever whose arms make the cadence part
+AGENTS = "agent_share"  # the lever whose arms make the agents' part
+# What agents acting for users could change: how much of the clicks and of the training data is
+# theirs (and AI-influenced in all), how alike and how narrow consumption gets, users' tastes and
+# utility, and the clicks.
+AGENT_METRICS = ("agent_click_share", "agent_training_share", "training_ai_share", "homogenization",
+                 "consumption_entropy", "user_taste_entropy", "true_utility", "ctr")
 # What a slower cadence could change: what the feed shows (items, topics), how alike users' feeds
 # are, users' tastes, and the clicks.
 CADENCE_METRICS = ("exposure_entropy", "exposure_topic_entropy", "homogenization", "user_taste_entropy", "ctr")
@@ -97,8 +106,9 @@ def _reacting(config: Config) -> bool:
 
 
 def _fate_points(run: StudyRun) -> list:
-    """The points of the creators' part: arms that set neither ``generator_family`` nor ``retrain_every``."""
-    return [p for p in sweep_points(run.experiment) if GENERATOR not in p.levers and CADENCE not in p.levers]
+    """The points of the creators' part: arms that set none of ``generator_family``,
+    ``retrain_every`` and ``agent_share`` (each of those makes a part of its own)."""
+    return [p for p in sweep_points(run.experiment) if not {GENERATOR, CADENCE, AGENTS} & set(p.levers)]
 
 
 def _shares(run: StudyRun) -> pd.Series:
@@ -213,6 +223,44 @@ def cadence_tables(run: StudyRun, late_rounds: int, baseline: str = "every_round
     return _part_tables(run, CADENCE, CADENCE_METRICS, late_rounds, baseline, "cadence")
 
 
+def agent_tables(run: StudyRun, late_rounds: int, humans: str = "fixed_creators", reference: str = "agents"
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The agents' part: the arms that set ``agent_share``, beside ``humans`` (the same world
+    with every user choosing for themselves), in four tables, also written as CSV in ``run.out``.
+
+    Returns the late-round means per arm, GenAI share and seed; their summary over seeds [CI]
+    (``agents_summary.csv``); ``reference`` (agents, no mitigation) against ``humans`` at each
+    GenAI share, paired by seed (``agents_vs_humans.csv``); and, at the highest share, each
+    other agents' arm (a mitigation) against ``reference`` (``agents_mitigations.csv``).
+    """
+    arms = [p.arm for p in sweep_points(run.experiment) if AGENTS in p.levers]
+    table = run.table.assign(**{SHARE: _shares(run)})
+    per_seed = late_means(table[table["arm"].isin([humans, *arms])], late_rounds)
+    per_seed = per_seed[["arm", SHARE, "seed", *AGENT_METRICS]]
+    per_seed.attrs["late_rounds"] = late_means(table[table["arm"].isin(arms)], late_rounds).attrs["late_rounds"]
+    by = ["arm", SHARE]
+    summary = summarize(per_seed, AGENT_METRICS, by=by)
+    vs_humans = effects(per_seed[per_seed["arm"].isin([humans, reference])], {"arm": humans}, AGENT_METRICS,
+                        match=[SHARE], by=by)
+    high = per_seed[per_seed[SHARE] == per_seed[SHARE].max()]
+    mitigations = effects(high[high["arm"].isin(arms)], {"arm": reference}, AGENT_METRICS, by=by)
+    out = Path(run.out)
+    write_csv(summary, out / "agents_summary.csv")
+    write_csv(vs_humans, out / "agents_vs_humans.csv")
+    write_csv(mitigations, out / "agents_mitigations.csv")
+    return per_seed, summary, vs_humans, mitigations
+
+
+def agent_checks(vs_humans: pd.DataFrame, mitigations: pd.DataFrame, headline: Sequence[str],
+                 reference: str = "agents") -> list[str]:
+    """Lines that check the reading of the agents' figure: agents against humans at each GenAI
+    share, then each mitigation against ``reference`` at the highest share."""
+    lines = effect_lines(vs_humans.assign(setting=vs_humans["arm"] + " vs humans at " + SHARE + " "
+                                          + vs_humans[SHARE].map("{:g}".format)), headline, "setting", digits=3)
+    return lines + effect_lines(mitigations.assign(setting=mitigations["arm"] + f" vs {reference}"), headline,
+                                "setting", digits=3)
+
+
 def cadence_checks(vs_baseline: pd.DataFrame, baseline: str = "every_round") -> list[str]:
     """Lines that check the reading of the cadence figure: each cadence against ``baseline``."""
     return effect_lines(vs_baseline.assign(setting=vs_baseline["arm"] + f" vs {baseline}"),
@@ -252,6 +300,6 @@ def rounds_setting(rounds: pd.DataFrame, baseline: str = "greedy") -> pd.DataFra
     return rows.sort_values("setting", key=lambda s: s.map(order.index), kind="stable")
 
 
-__all__ = ["CREATOR_METRICS", "GENERATOR_METRICS", "CADENCE_METRICS", "FATE_LOOP_METRICS", "creator_series", "creator_rounds",
+__all__ = ["CREATOR_METRICS", "GENERATOR_METRICS", "CADENCE_METRICS", "AGENT_METRICS", "FATE_LOOP_METRICS", "creator_series", "creator_rounds",
            "creators_at_end", "fate_tables", "generator_tables", "cadence_tables", "fate_checks", "generator_checks",
-           "cadence_checks", "rounds_setting"]
+           "cadence_checks", "agent_tables", "agent_checks", "rounds_setting"]

@@ -115,12 +115,13 @@ def _strength_summary(folder: Path) -> str:
 
 
 def _ecosystem_summary(folder: Path) -> str:
-    """Study 08 in numbers (from ``creators_summary.csv``, ``generator_effects.csv`` and
-    ``cadence_effects.csv``, written by
+    """Study 08 in numbers (from ``creators_summary.csv``, ``generator_effects.csv``,
+    ``cadence_effects.csv`` and ``agents_vs_humans.csv``, written by
     :mod:`labkit.analysis.ecosystem`): per creators' setting and GenAI share, the active creators and
     the long-tail creators' share of impressions at the end of the run; per generator family, its
     change against the diagonal Gaussian in consumption topic entropy and users' taste entropy;
-    per cadence, its change against every round in exposure entropy, homogenization and CTR."""
+    per cadence, its change against every round in exposure entropy, homogenization and CTR;
+    agents against humans at each GenAI share in homogenization, consumption entropy and utility."""
     import pandas as pd
 
     def ci(row, metric: str, signed: bool = False, digits: int = 2) -> str:
@@ -138,11 +139,17 @@ def _ecosystem_summary(folder: Path) -> str:
     pace = "; ".join(f"`{r['arm']}`: exposure entropy {ci(r, 'exposure_entropy', True, 3)} nats, homogenization "
                      f"{ci(r, 'homogenization', True, 3)}, CTR {ci(r, 'ctr', True, 3)}"
                      for r in cadence.to_dict("records"))
+    agents = pd.read_csv(_study_file(folder, "agents_vs_humans.csv"))
+    acting = "; ".join(f"at synthetic share {r['synthetic_share']:g}: homogenization "
+                       f"{ci(r, 'homogenization', True, 3)}, consumption entropy "
+                       f"{ci(r, 'consumption_entropy', True, 3)} nats, true utility {ci(r, 'true_utility', True, 3)}"
+                       for r in agents.to_dict("records"))
     return ("Creators at the end of the run (mean over seeds [95% interval]; fixed_creators neither adapt nor "
             "leave, the other settings' creators adapt, leave when starved of impressions and are replaced "
             "at random): " + fate + ". The GenAI's size against one diagonal Gaussian, late-round changes "
             "paired by seed: " + size + ". The models served every n-th round against every round, late-round "
-            "changes paired by seed: " + pace + ".")
+            "changes paired by seed: " + pace + ". Agents choosing for half of the user-rounds by the "
+            "recommender's score against every user choosing, late-round changes paired by seed: " + acting + ".")
 
 
 def _audit_summary(folder: Path) -> str:
@@ -238,7 +245,7 @@ SECTIONS: tuple[Section, ...] = (
         ("relaxation", "The relaxed loop's late-round means (points, 95% intervals) against its relaxation "
                        "temperature, and the exact loop's on the same seeds (dashed line, grey band), for the "
                        "greedy feed under the same pressure."))),
-    Section("08_ecosystem", "08 The ecosystem: creators who react, the GenAI's size and the loop's cadence", _figs(
+    Section("08_ecosystem", "08 The ecosystem: creators who react, the GenAI's size, the loop's cadence and agentic users", _figs(
         "08_ecosystem",
         ("ecosystem_creators", "Creators' fate against the GenAI's share of new items (0 and 0.8), one line per "
                                "setting: fixed creators (the world of 02-06); creators who adapt toward their own "
@@ -266,7 +273,16 @@ SECTIONS: tuple[Section, ...] = (
                               "served fresh every round, creators fixed, same pressure and rounds (so the same "
                               "interactions): the change in the late-round exposure entropy, exposure topic "
                               "entropy, homogenization, users' taste entropy and CTR, paired by seed, with 95% "
-                              "Student-t confidence intervals; the vertical line is no change.")),
+                              "Student-t confidence intervals; the vertical line is no change."),
+        ("ecosystem_agents", "Agentic users against the GenAI's share of new items (0 and 0.8): half of the "
+                             "user-rounds made by an AI agent that picks from the slate by the recommender's "
+                             "score (agents), the same world where every user chooses (fixed_creators), and, "
+                             "under the GenAI, agents with epsilon-greedy exploration or human-only retraining "
+                             "(which drops agents' rows too), creators fixed. Panels: the agents' share of "
+                             "clicks and of the training weight, the AI-influenced share of the training "
+                             "weight, homogenization, consumption entropy, users' taste entropy, true utility "
+                             "and CTR, late-round means. Lines: mean over seeds; bands: 95% Student-t "
+                             "confidence interval.")),
         summary=_ecosystem_summary),
     Section("09_audit", "09 Auditing the logs: the collapse alarm on a simulated platform and on MovieLens", _figs(
         "09_audit",
