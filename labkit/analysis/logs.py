@@ -173,18 +173,20 @@ def log_table(log: Log, seeds=None) -> pd.DataFrame:
     number, never reused, unlike its catalog slot), ``clicked``, ``is_synthetic`` (made by
     the GenAI), ``ai_influenced`` (the user's tastes had drifted past the influence
     threshold, or an AI agent chose for the user that round: the user-round flags the data
-    strategies read beside ``is_synthetic``), ``organic`` (placed by exploration,
+    strategies read beside ``is_synthetic``; and the item is AI-assisted, under
+    ``assisted_share > 0``), ``organic`` (placed by exploration,
     not by the recommender's ranking). Rounds the log holds no record of are left out.
     ``labkit audit`` reads it as it is: the clicked rows are the consumption, ``round``
     the period (``--period round``), and the provenance columns are found by name.
     """
     batched = seeds is not None
     influenced = log.influenced if log.agent is None else np.asarray(log.influenced) | np.asarray(log.agent)
-    uid, click, synthetic, organic, influenced, rounds = (np.asarray(x) for x in (
-        log.uid, log.click, log.synthetic, log.organic, influenced, log.round))
+    assisted = np.zeros(np.shape(log.uid), bool) if log.assisted is None else log.assisted
+    uid, click, synthetic, organic, influenced, rounds, assisted = (np.asarray(x) for x in (
+        log.uid, log.click, log.synthetic, log.organic, influenced, log.round, assisted))
     if not batched:
-        uid, click, synthetic, organic, influenced, rounds = (x[None] for x in (
-            uid, click, synthetic, organic, influenced, rounds))
+        uid, click, synthetic, organic, influenced, rounds, assisted = (x[None] for x in (
+            uid, click, synthetic, organic, influenced, rounds, assisted))
         seeds = [0]
     n_seeds, n_rounds, n_users, k = uid.shape
     if len(seeds) != n_seeds:
@@ -195,6 +197,7 @@ def log_table(log: Log, seeds=None) -> pd.DataFrame:
         "seed": np.asarray(seeds, np.int64)[s.ravel()], "round": rounds[s, r].ravel().astype(np.int64),
         "user": u.ravel().astype(np.int64), "position": j.ravel().astype(np.int64),
         "item": uid.ravel().astype(np.int64), "clicked": click.ravel(), "is_synthetic": synthetic.ravel(),
-        "ai_influenced": np.broadcast_to(influenced[..., None], uid.shape).ravel(), "organic": organic.ravel()})
+        "ai_influenced": (np.broadcast_to(influenced[..., None], uid.shape) | assisted).ravel(),
+        "organic": organic.ravel()})
     frame = frame[frame["round"] >= 0]
     return frame.sort_values(["seed", "round", "user", "position"], kind="stable").reset_index(drop=True)

@@ -154,6 +154,9 @@ def check_supported(static: Static) -> None:
     if static.agent_share > 0:
         raise ConfigError(f"agent_share = {static.agent_share!r}: the relaxed loop models no agents acting for "
                           f"users (allowed: 0)")
+    if static.assisted_share > 0:
+        raise ConfigError(f"assisted_share = {static.assisted_share!r}: the relaxed loop's creation models no "
+                          f"creators blending the GenAI's output into their items (allowed: 0)")
 
 
 def float_type(params: Params):

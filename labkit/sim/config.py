@@ -184,6 +184,10 @@ def _check_consistency(values: dict[str, Any], where: str) -> None:
         refuse("agent_estimate", "reads the served model's scores, and recommender = 'random' scores every item by "
                                  "fresh noise: its agents would click at random whatever agent_sharpness; allowed with "
                                  "recommender = 'random': 'genai'")
+    if values["assisted_share"] > 0 and values["new_items"] == 0:
+        refuse("assisted_share", "needs items created in the loop (assisted creators blend the GenAI's output into "
+                                 "their new items; the initial catalog is made before the GenAI); allowed with "
+                                 "new_items = 0: 0")
     if values["creator_entry_rate"] > 0 and values["creator_exit_share"] == 0:
         refuse("creator_entry_rate", "needs creators who leave (new creators take the places of those who left); "
                                      "allowed with creator_exit_share = 0: 0")

@@ -10,10 +10,12 @@ windowed strategy's window and one more, or the current round alone:
 * ``organic``: the exposure came from exploration, not from the recommender's ranking;
 * ``influenced``: the user had already drifted beyond ``influence_threshold``;
 * ``agent``: an AI agent made the round's choice for the user (``agent_share > 0`` only:
-  :mod:`labkit.sim.agents`; else the field is None).
+  :mod:`labkit.sim.agents`; else the field is None);
+* ``assisted``: the item is AI-assisted, made by a human creator who blended the GenAI's
+  output into it (``assisted_share > 0`` only: :func:`labkit.sim.world.assist`; else None).
 
-A row is *AI-influenced* when its item is synthetic, its user is influenced or an agent
-acted for the user; it is *human-first* otherwise. A data strategy is one :class:`Strategy` value (its loss weight
+A row is *AI-influenced* when its item is synthetic or AI-assisted, its user is influenced
+or an agent acted for the user; it is *human-first* otherwise. A data strategy is one :class:`Strategy` value (its loss weight
 per impression, 0 dropping the row; its window, if any; its effect on the slate, if
 any), so new strategies are new values of the same interface, not new branches.
 """
@@ -45,6 +47,7 @@ class Log(NamedTuple):
     influenced: Bool[Array, "rounds users"]
     round: Int[Array, "rounds"]
     agent: Bool[Array, "rounds users"] | None = None  # an agent chose for the user; None: no agents
+    assisted: Bool[Array, "rounds users k"] | None = None  # the item is AI-assisted; None: no assisted creators
 
 
 class TrainingData(NamedTuple):
@@ -76,6 +79,7 @@ def empty_log(static: Static, rounds: int | None = None) -> Log:
         influenced=jnp.zeros(shape[:2], bool),
         round=jnp.full(rounds, -1, jnp.int32),
         agent=jnp.zeros(shape[:2], bool) if static.agent_share > 0 else None,
+        assisted=jnp.zeros(shape, bool) if static.assisted_share > 0 else None,
     )
 
 
@@ -83,10 +87,13 @@ def record(log: Log, round_: Int[Array, ""], slate: Int[Array, "users k"], click
            organic: Bool[Array, "users k"], influenced: Bool[Array, "users"], catalog: Catalog,
            agent: Bool[Array, "users"] | None = None) -> Log:
     """Append one round of impressions with their provenance (``agent``: required when the log
-    has the field, i.e. under ``agent_share > 0``)."""
+    has the field, i.e. under ``agent_share > 0``; ``assisted`` is read off the catalog, which
+    keeps it exactly when the log does, under ``assisted_share > 0``)."""
     row = round_ % log.round.shape[0]
     if (log.agent is None) != (agent is None):
         raise ValueError("record: agent= is given exactly when the log keeps agents' rows (agent_share > 0)")
+    if (log.assisted is None) != (catalog.assisted is None):
+        raise ValueError("record: the log and the catalog keep the assisted flag together (assisted_share > 0)")
     return Log(
         item=log.item.at[row].set(slate),
         uid=log.uid.at[row].set(catalog.uid[slate]),
@@ -96,14 +103,16 @@ def record(log: Log, round_: Int[Array, ""], slate: Int[Array, "users k"], click
         influenced=log.influenced.at[row].set(influenced),
         round=log.round.at[row].set(round_),
         agent=None if agent is None else log.agent.at[row].set(agent),
+        assisted=None if log.assisted is None else log.assisted.at[row].set(catalog.assisted[slate]),
     )
 
 
 def ai_influenced(log: Log) -> Bool[Array, "rounds users k"]:
-    """Impressions whose item is synthetic, whose user had already been nudged, or whose
-    round an agent chose for the user."""
+    """Impressions whose item is synthetic or AI-assisted, whose user had already been nudged,
+    or whose round an agent chose for the user."""
     user = log.influenced if log.agent is None else log.influenced | log.agent
-    return log.synthetic | user[:, :, None]
+    item = log.synthetic if log.assisted is None else log.synthetic | log.assisted
+    return item | user[:, :, None]
 
 
 class Strategy(NamedTuple):
@@ -255,7 +264,8 @@ def sample_training_data(log: Log, catalog: Catalog, round_: Int[Array, ""], key
         return values[row, user, slot][:, None, None]
     sample = Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click), synthetic=pick(log.synthetic),
                  organic=pick(log.organic), influenced=log.influenced[row, user][:, None], round=log.round[row],
-                 agent=None if log.agent is None else log.agent[row, user][:, None])
+                 agent=None if log.agent is None else log.agent[row, user][:, None],
+                 assisted=None if log.assisted is None else pick(log.assisted))
     weight = strategy_weight(sample, catalog.uid, round_, static, params)
     rows = TrainingData(user=user, item=sample.item, click=sample.click.astype(jnp.float32), weight=weight,
                         ai_influenced=ai_influenced(sample))
@@ -270,7 +280,8 @@ def clicked_log(log: Log) -> Log:
     def pick(values):
         return jnp.take_along_axis(values, slot, 2)
     return Log(item=pick(log.item), uid=pick(log.uid), click=pick(log.click), synthetic=pick(log.synthetic),
-               organic=pick(log.organic), influenced=log.influenced, round=log.round, agent=log.agent)
+               organic=pick(log.organic), influenced=log.influenced, round=log.round, agent=log.agent,
+               assisted=None if log.assisted is None else pick(log.assisted))
 
 
 def clicked_uids(log: Log, row: Int[Array, ""]) -> Int[Array, "users"]:

@@ -85,7 +85,9 @@ def init_state(key: Array, static: Static, params: Params) -> State:
 def create(key: Array, state: State, static: Static, params: Params, generator: gen_mod.GenAI | None = None
            ) -> State:
     """Creation: ``new_items`` items, each synthetic with probability ``synthetic_share``,
-    drawn from ``generator`` (the one the loop serves; default ``state.generator``)."""
+    drawn from ``generator`` (the one the loop serves; default ``state.generator``); under
+    ``assisted_share > 0`` an assisted creator's item blends in a GenAI sample of its own
+    (:func:`labkit.sim.world.assist`, drawn from ``fold_in(key, 3)``: no other draw moves)."""
     if static.new_items == 0:
         return state
     k_human, k_synth, k_coin = jax.random.split(key, 3)
@@ -93,9 +95,13 @@ def create(key: Array, state: State, static: Static, params: Params, generator: 
                                            static.new_items, params)
     generator = state.generator if generator is None else generator
     synth = gen_mod.sample(k_synth, generator, static.new_items, params.generator_temperature)
+    assisted = None
+    if static.assisted_share > 0:
+        genai = gen_mod.sample(jax.random.fold_in(key, 3), generator, static.new_items, params.generator_temperature)
+        human, assisted = world_mod.assist(human, creator, state.creators, genai, static.assisted_blend)
     is_synthetic = jax.random.uniform(k_coin, (static.new_items,)) < params.synthetic_share
     features = jnp.where(is_synthetic[:, None], synth, human)
-    catalog, slots = world_mod.insert(state.catalog, features, is_synthetic, creator, state.round)
+    catalog, slots = world_mod.insert(state.catalog, features, is_synthetic, creator, state.round, assisted)
     return state._replace(catalog=catalog, exposure=state.exposure.at[slots].set(0.0))
 
 

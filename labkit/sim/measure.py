@@ -68,6 +68,14 @@ def _agent_click_share(r: RoundView) -> Float[Array, ""]:
     return jnp.where(clicks > 0, (r.clicked & r.agent).sum() / jnp.maximum(clicks, 1), 0.0).astype(jnp.float32)
 
 
+def _assisted_exposure_share(r: RoundView) -> Float[Array, ""]:
+    return jnp.float32(0.0) if r.catalog.assisted is None else M.share(r.catalog.assisted[r.slate])
+
+
+def _assisted_catalog_share(r: RoundView) -> Float[Array, ""]:
+    return jnp.float32(0.0) if r.catalog.assisted is None else M.share(r.catalog.assisted, r.catalog.alive)
+
+
 def _slate_overlap(r: RoundView) -> Float[Array, ""]:
     if r.pairs is None:
         return jnp.float32(0.0)
@@ -127,6 +135,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("agent_click_share", "agents' clicks (share of the round's clicks)", _agent_click_share),
     Metric("agent_training_share", "agents' training rows (share of weight)",
            lambda r: data_mod.agent_share_of_totals(r.training)),
+    # AI-assisted creators (labkit.sim.world.assist): 0 in a world without them
+    Metric("assisted_exposure_share", "AI-assisted exposure (share of impressions)", _assisted_exposure_share),
+    Metric("assisted_catalog_share", "AI-assisted catalog (share of live items)", _assisted_catalog_share),
 ]}
 
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)

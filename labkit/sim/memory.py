@@ -7,8 +7,9 @@ and no compute:
   sized exactly from the abstract state (``jax.eval_shape`` of the loop's ``init_state``),
   plus the metric series the run returns;
 * ``log``: the interaction log (its ring's rounds x ``users x slate_size`` impressions,
-  11 bytes each, with their provenance bits, and a byte or two per user-round: the
-  influence flag, and the agent flag under ``agent_share > 0``; the ring holds what the run reads,
+  11 bytes each with their provenance bits, 12 with the AI-assisted flag under
+  ``assisted_share > 0``, and a byte or two per user-round: the influence flag, and the
+  agent flag under ``agent_share > 0``; the ring holds what the run reads,
   :func:`labkit.sim.capacity.log_rounds`) and the click history (``users x rounds``), from
   the same abstract state: the part that may grow with the run's length;
 * ``scoring blocks``: one ``block_users x n_items`` score matrix and the policy's work on

@@ -5,7 +5,10 @@ Items live on the topic simplex: an item's features ``x_i`` are a distribution o
 with an ``alive`` mask, so every array keeps a static shape under ``jit``; a new item
 overwrites the oldest slot. Each slot carries its provenance: synthetic or human,
 creator, birth round, and a global serial number ``uid`` that tells a reused slot
-from the item that lived there before.
+from the item that lived there before. Under ``assisted_share > 0`` a human item can be
+AI-assisted: made by a creator who blends the GenAI's output into their own
+(:func:`assist`; ``Catalog.assisted``), so provenance has three kinds, human,
+AI-assisted and synthetic.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class Catalog(NamedTuple):
     uid: Int[Array, "items"]  # global serial number; -1 for an empty slot
     next_uid: Int[Array, ""]
     cursor: Int[Array, ""]  # slot the next item goes into
+    # made by a creator with the GenAI's help (never synthetic); None: no assisted creators (assisted_share = 0)
+    assisted: Bool[Array, "items"] | None = None
 
 
 class Creators(NamedTuple):
@@ -58,6 +63,9 @@ class Creators(NamedTuple):
     recent: Float[Array, "window creators"]  # impressions per round of the last rounds (exit on; else 0 rows)
     exits: Int[Array, ""]  # creators who have left so far
     tail_exposure: Float[Array, ""]  # impressions so far of the initial bottom half's items (by activity)
+    # the place's creator blends the GenAI's output into their items (a newcomer keeps the
+    # place's flag); None: no assisted creators (assisted_share = 0)
+    assisted: Bool[Array, "creators"] | None = None
 
 
 def empty_catalog(static: Static) -> Catalog:
@@ -72,15 +80,19 @@ def empty_catalog(static: Static) -> Catalog:
         uid=jnp.full(n, -1, jnp.int32),
         next_uid=jnp.int32(0),
         cursor=jnp.int32(0),
+        assisted=jnp.zeros(n, bool) if static.assisted_share > 0 else None,
     )
 
 
 def insert(catalog: Catalog, features: Float[Array, "new topics"], synthetic: Bool[Array, "new"],
-           creator: Int[Array, "new"], round_: Int[Array, ""]) -> tuple[Catalog, Int[Array, "new"]]:
+           creator: Int[Array, "new"], round_: Int[Array, ""], assisted: Bool[Array, "new"] | None = None
+           ) -> tuple[Catalog, Int[Array, "new"]]:
     """Put new items into the ring buffer, overwriting the oldest slots.
 
-    Returns the updated catalog and the slots written, so that per-slot statistics
-    (exposure counts, embeddings) can be reset for the newcomers.
+    ``assisted``: which new items an assisted creator made (read where the catalog keeps the
+    flag; None: none; a synthetic item is never assisted). Returns the updated catalog and
+    the slots written, so that per-slot statistics (exposure counts, embeddings) can be
+    reset for the newcomers.
     """
     n_new = features.shape[0]
     capacity = catalog.alive.shape[0]
@@ -95,12 +107,16 @@ def insert(catalog: Catalog, features: Float[Array, "new topics"], synthetic: Bo
         uid=catalog.uid.at[slots].set(uids),
         next_uid=catalog.next_uid + n_new,
         cursor=(catalog.cursor + n_new) % capacity,
+        assisted=None if catalog.assisted is None else catalog.assisted.at[slots].set(
+            ~synthetic & (False if assisted is None else assisted)),
     )
     return updated, slots
 
 
 def init_creators(key: Array, static: Static, params: Params) -> Creators:
-    """Draw creators' styles (sparse Dirichlet) and Zipf-distributed activity."""
+    """Draw creators' styles (sparse Dirichlet) and Zipf-distributed activity; under
+    ``assisted_share > 0``, which places use the GenAI (a coin each, from ``fold_in(key, 1)``,
+    so the styles are drawn as without them)."""
     alpha = jnp.full(static.n_topics, params.style_concentration)
     style = jax.random.dirichlet(key, jnp.maximum(alpha, _MIN_ALPHA), (static.n_creators,))
     rank = jnp.arange(1, static.n_creators + 1, dtype=jnp.float32)
@@ -108,7 +124,22 @@ def init_creators(key: Array, static: Static, params: Params) -> Creators:
     n, window = static.n_creators, static.creator_exit_window if static.creator_exit_share > 0 else 0
     return Creators(style=style, activity=activity / activity.sum(), active=jnp.ones(n, bool),
                     since=jnp.full(n, -1, jnp.int32), exposure=jnp.zeros(n), recent=jnp.zeros((window, n)),
-                    exits=jnp.int32(0), tail_exposure=jnp.zeros(()))
+                    exits=jnp.int32(0), tail_exposure=jnp.zeros(()),
+                    assisted=jax.random.bernoulli(jax.random.fold_in(key, 1), static.assisted_share, (n,))
+                    if static.assisted_share > 0 else None)
+
+
+def assist(human: Float[Array, "n topics"], creator: Int[Array, "n"], creators: Creators,
+           genai: Float[Array, "n topics"], blend: float) -> tuple[Float[Array, "n topics"], Bool[Array, "n"]]:
+    """Human items as published once the assisted creators among their makers blended in the
+    GenAI's output: ``(1 - blend) * own + blend * genai`` for an assisted creator's item (two
+    points of the simplex, so the blend stays on it), the creator's own item otherwise.
+
+    ``genai``: one GenAI sample per item (at ``generator_temperature``); ``creator``: the
+    place of each item's creator. Returns the features and which items are assisted.
+    """
+    assisted = creators.assisted[creator]
+    return jnp.where(assisted[:, None], (1.0 - blend) * human + blend * genai, human), assisted
 
 
 def human_items(key: Array, creators: Creators, n: int, params: Params
@@ -316,4 +347,12 @@ LEVERS = (
           "probability per round that a place left by a creator gets a new creator with a fresh style "
           "(needs creator_exit_share > 0)", 0.0, 1.0, label="creator entry (probability per empty place per round)",
           hashed_at_default=False),
+    Lever("assisted_share", STATIC, float, 0.0,
+          "share of human creators who blend the GenAI's output into their items (a coin per creator place at the "
+          "start; a newcomer keeps the place's; their items are AI-assisted in provenance; 0: none)", 0.0, 1.0,
+          label="AI-assisted creators (share of creators)", hashed_at_default=False),
+    Lever("assisted_blend", STATIC, float, 0.5,
+          "weight of the GenAI's sample in an assisted creator's item: (1 - blend) * own + blend * GenAI "
+          "(read when assisted_share > 0)", 0.0, 1.0, low_open=True,
+          label="assisted blend (GenAI's weight in the item)", hashed_at_default=False),
 )
