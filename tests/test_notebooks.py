@@ -233,7 +233,7 @@ def test_tradeoffs_reuses_the_points_the_mitigation_studies_computed(main_run):
     assert json.loads((out_root / "06_tradeoffs" / "manifest.json").read_text())["computed_now"] == []
 
 
-def test_ecosystem_tables_hold_the_creators_the_generator_families_the_cadences_and_the_agents(main_run):
+def test_ecosystem_tables_hold_every_part_creators_generators_cadences_agents_assisted(main_run):
     from labkit.sim.world import CREATOR_METRICS
 
     out_root, failures = main_run
@@ -279,6 +279,12 @@ def test_ecosystem_tables_hold_the_creators_the_generator_families_the_cadences_
     mitigated = pd.read_csv(out / "agents_mitigations.csv")
     assert list(mitigated["arm"]) == ["agents_epsilon_greedy", "agents_human_only"]
     assert (mitigated.set_index("arm").loc["agents_human_only", "agent_training_share"] < 0)  # its rows dropped
+    # assisted creators against none at each GenAI share; human-only retraining against them under it
+    vs_human = pd.read_csv(out / "assisted_vs_human_creators.csv")
+    assert list(vs_human[["arm", "synthetic_share"]].itertuples(index=False, name=None)) == [
+        ("assisted", 0.0), ("assisted", 0.8)]
+    assert (vs_human["assisted_exposure_share"] >= 0).all() and (vs_human["assisted_exposure_share"] > 0).any()
+    assert list(pd.read_csv(out / "assisted_mitigations.csv")["arm"]) == ["assisted_human_only"]
 
 
 def test_writeup_from_the_notebooks_holds_every_figure_and_every_number_matches_its_table(main_run):

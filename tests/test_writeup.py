@@ -208,6 +208,10 @@ def make_results(root: Path) -> Path:
                   (("homogenization", 0.2), ("consumption_entropy", -1.0), ("true_utility", -0.15))
                   for end, d in (("", 0.0), ("_low", -0.1), ("_high", 0.1))}}
                  ).to_csv(root / "08_ecosystem" / "agents_vs_humans.csv", index=False)
+    pd.DataFrame({"arm": ["assisted"], "synthetic_share": [0.0], **{f"{m}{end}": [v + d] for m, v in
+                  (("assisted_exposure_share", 0.4), ("intra_list_diversity", -0.07))
+                  for end, d in (("", 0.0), ("_low", -0.1), ("_high", 0.1))}}
+                 ).to_csv(root / "08_ecosystem" / "assisted_vs_human_creators.csv", index=False)
     for section in SECTIONS:
         for fig in section.figures:
             folder = root / fig.folder
@@ -239,7 +243,7 @@ def test_writeup_holds_every_figure_and_every_number_matches_its_table(results):
             in built.markdown.read_text())
     assert "Zhou et al., SIGIR 2025 (`source_bias`): 1 of 2 claims reproduced (not: the gap escalates)" \
         in built.markdown.read_text()
-    # study 08's paragraph reads the creators' summary and the generator, cadence and agents' effects
+    # study 08's paragraph reads the creators' summary and the generator, cadence, agents' and assisted effects
     assert ("`greedy` at synthetic share 0.8: 16.2 [14.0, 18.5] active creators, long-tail creators' share "
             "0.042 [0.030, 0.054]") in built.markdown.read_text()
     assert ("`full`: consumption topic entropy +0.120 [-0.070, +0.310] nats, users' taste entropy -0.200 "
@@ -247,7 +251,9 @@ def test_writeup_holds_every_figure_and_every_number_matches_its_table(results):
     assert ("`every_5_rounds`: exposure entropy +0.300 [+0.200, +0.400] nats, homogenization -0.020 "
             "[-0.120, +0.080], CTR -0.010 [-0.110, +0.090].") in built.markdown.read_text()
     assert ("at synthetic share 0.8: homogenization +0.200 [+0.100, +0.300], consumption entropy -1.000 "
-            "[-1.100, -0.900] nats, true utility -0.150 [-0.250, -0.050].") in built.markdown.read_text()
+            "[-1.100, -0.900] nats, true utility -0.150 [-0.250, -0.050]") in built.markdown.read_text()
+    assert ("at synthetic share 0: assisted items' share of impressions 0.400 [0.300, 0.500], intra-list "
+            "diversity -0.070 [-0.170, +0.030].") in built.markdown.read_text()
     # study 09's paragraph counts its alarms table: fired in 2 of 3 seeds, gini named twice
     assert "`ai_and_drift`: the alarm fired in 2 of 3 seeds (metrics towards collapse: gini in 2, coverage in 1)" \
         in built.markdown.read_text()

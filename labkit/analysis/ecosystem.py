@@ -1,7 +1,7 @@
 """Reading study 08: the ecosystem around the feed: creators who react, a GenAI with a size,
-the loop's cadence and agents acting for users.
+the loop's cadence, agents acting for users and creators who draft with the GenAI.
 
-08_ecosystem sweeps four parts of ``experiments/ecosystem.yaml`` (:func:`labkit.experiments.studies.run_study`):
+08_ecosystem sweeps five parts of ``experiments/ecosystem.yaml`` (:func:`labkit.experiments.studies.run_study`):
 
 * **creators' fate**: settings with fixed creators (the world of 02-06) and with creators
   who adapt, leave and enter (``creator_*`` levers of :mod:`labkit.sim.world`), each
@@ -12,7 +12,10 @@ the loop's cadence and agents acting for users.
   were after every n-th round) at the same share; a point of this part sets ``retrain_every``;
 * **agentic users**: ``agent_share`` (a share of user-rounds whose choice an AI agent makes by
   the recommender's score) against the GenAI's share, and under two mitigations; a point of
-  this part sets ``agent_share``, read beside the fixed creators' points (no agents).
+  this part sets ``agent_share``, read beside the fixed creators' points (no agents);
+* **AI-assisted creators**: ``assisted_share`` (creators who blend the GenAI's samples into
+  their items) against the GenAI's share, and under human-only retraining; a point of this
+  part sets ``assisted_share``, read beside the fixed creators' points.
 
 The creators' metrics (:data:`labkit.sim.world.CREATOR_METRICS`) are read from a run's
 state, not from the per-round metrics of the sweep's table, so :func:`creator_rounds`
@@ -21,9 +24,9 @@ round (:func:`creator_series`: the loop's own step from the same keys as
 :func:`labkit.sim.loop.simulate_seeds`, one more compiled program per static combination;
 it checks that the replay's loop metrics are the sweep's), and :func:`creators_at_end`
 reads the fixed creators' from the final state of their runs. :func:`fate_tables`,
-:func:`generator_tables`, :func:`cadence_tables` and :func:`agent_tables` write the study's
-tables; :func:`fate_checks`, :func:`generator_checks`, :func:`cadence_checks` and
-:func:`agent_checks` the lines that check the notebook's reading of them.
+:func:`generator_tables`, :func:`cadence_tables`, :func:`agent_tables` and
+:func:`assisted_tables` write the study's tables; :func:`fate_checks`, :func:`generator_checks`,
+:func:`cadence_checks` and :func:`agent_checks` the lines that check the notebook's reading of them.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ GENERATOR_METRICS = ("exposure_topic_entropy", "consumption_topic_entropy", "use
                      "synthetic_exposure_share", "ctr")
 CADENCE = "retrain_every"  # the lever whose arms make the cadence part
 AGENTS = "agent_share"  # the lever whose arms make the agents' part
+ASSISTED = "assisted_share"  # the lever whose arms make the AI-assisted creators' part
+# What creators who draft with the GenAI could change: how much of what is shown is theirs, the
+# topics shown and clicked, how varied a slate is, how alike feeds are, users' tastes and utility.
+ASSISTED_METRICS = ("assisted_exposure_share", "exposure_topic_entropy", "consumption_topic_entropy",
+                    "intra_list_diversity", "homogenization", "user_taste_entropy", "true_utility", "ctr")
 # What agents acting for users could change: how much of the clicks and of the training data is
 # theirs (and AI-influenced in all), how alike and how narrow consumption gets, users' tastes and
 # utility, and the clicks.
@@ -107,8 +115,8 @@ def _reacting(config: Config) -> bool:
 
 def _fate_points(run: StudyRun) -> list:
     """The points of the creators' part: arms that set none of ``generator_family``,
-    ``retrain_every`` and ``agent_share`` (each of those makes a part of its own)."""
-    return [p for p in sweep_points(run.experiment) if not {GENERATOR, CADENCE, AGENTS} & set(p.levers)]
+    ``retrain_every``, ``agent_share`` and ``assisted_share`` (each makes a part of its own)."""
+    return [p for p in sweep_points(run.experiment) if not {GENERATOR, CADENCE, AGENTS, ASSISTED} & set(p.levers)]
 
 
 def _shares(run: StudyRun) -> pd.Series:
@@ -223,6 +231,31 @@ def cadence_tables(run: StudyRun, late_rounds: int, baseline: str = "every_round
     return _part_tables(run, CADENCE, CADENCE_METRICS, late_rounds, baseline, "cadence")
 
 
+def _beside(run: StudyRun, lever: str, metrics: Sequence[str], late_rounds: int, baseline: str, reference: str,
+            stem: str, versus: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A part whose arms set ``lever``, read beside ``baseline`` (the same world without it):
+    late-round means per arm, GenAI share and seed; their summary over seeds [CI]
+    (``<stem>_summary.csv``); ``reference`` against ``baseline`` at each GenAI share, paired by
+    seed (``<stem>_vs_<versus>.csv``); and, at the highest share, each other arm of the part (a
+    mitigation) against ``reference`` (``<stem>_mitigations.csv``)."""
+    arms = [p.arm for p in sweep_points(run.experiment) if lever in p.levers]
+    table = run.table.assign(**{SHARE: _shares(run)})
+    per_seed = late_means(table[table["arm"].isin([baseline, *arms])], late_rounds)
+    per_seed = per_seed[["arm", SHARE, "seed", *metrics]]
+    per_seed.attrs["late_rounds"] = late_means(table[table["arm"].isin(arms)], late_rounds).attrs["late_rounds"]
+    by = ["arm", SHARE]
+    summary = summarize(per_seed, metrics, by=by)
+    versus_baseline = effects(per_seed[per_seed["arm"].isin([baseline, reference])], {"arm": baseline}, metrics,
+                              match=[SHARE], by=by)
+    high = per_seed[per_seed[SHARE] == per_seed[SHARE].max()]
+    mitigations = effects(high[high["arm"].isin(arms)], {"arm": reference}, metrics, by=by)
+    out = Path(run.out)
+    write_csv(summary, out / f"{stem}_summary.csv")
+    write_csv(versus_baseline, out / f"{stem}_vs_{versus}.csv")
+    write_csv(mitigations, out / f"{stem}_mitigations.csv")
+    return per_seed, summary, versus_baseline, mitigations
+
+
 def agent_tables(run: StudyRun, late_rounds: int, humans: str = "fixed_creators", reference: str = "agents"
                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The agents' part: the arms that set ``agent_share``, beside ``humans`` (the same world
@@ -233,29 +266,24 @@ def agent_tables(run: StudyRun, late_rounds: int, humans: str = "fixed_creators"
     GenAI share, paired by seed (``agents_vs_humans.csv``); and, at the highest share, each
     other agents' arm (a mitigation) against ``reference`` (``agents_mitigations.csv``).
     """
-    arms = [p.arm for p in sweep_points(run.experiment) if AGENTS in p.levers]
-    table = run.table.assign(**{SHARE: _shares(run)})
-    per_seed = late_means(table[table["arm"].isin([humans, *arms])], late_rounds)
-    per_seed = per_seed[["arm", SHARE, "seed", *AGENT_METRICS]]
-    per_seed.attrs["late_rounds"] = late_means(table[table["arm"].isin(arms)], late_rounds).attrs["late_rounds"]
-    by = ["arm", SHARE]
-    summary = summarize(per_seed, AGENT_METRICS, by=by)
-    vs_humans = effects(per_seed[per_seed["arm"].isin([humans, reference])], {"arm": humans}, AGENT_METRICS,
-                        match=[SHARE], by=by)
-    high = per_seed[per_seed[SHARE] == per_seed[SHARE].max()]
-    mitigations = effects(high[high["arm"].isin(arms)], {"arm": reference}, AGENT_METRICS, by=by)
-    out = Path(run.out)
-    write_csv(summary, out / "agents_summary.csv")
-    write_csv(vs_humans, out / "agents_vs_humans.csv")
-    write_csv(mitigations, out / "agents_mitigations.csv")
-    return per_seed, summary, vs_humans, mitigations
+    return _beside(run, AGENTS, AGENT_METRICS, late_rounds, humans, reference, "agents", "humans")
+
+
+def assisted_tables(run: StudyRun, late_rounds: int, human: str = "fixed_creators", reference: str = "assisted"
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The AI-assisted creators' part: the arms that set ``assisted_share``, beside ``human``
+    (the same world where no creator uses the GenAI), as :func:`agent_tables` reads agents:
+    ``assisted_summary.csv``, ``assisted_vs_human_creators.csv`` (``reference`` against
+    ``human`` at each GenAI share) and ``assisted_mitigations.csv``."""
+    return _beside(run, ASSISTED, ASSISTED_METRICS, late_rounds, human, reference, "assisted", "human_creators")
 
 
 def agent_checks(vs_humans: pd.DataFrame, mitigations: pd.DataFrame, headline: Sequence[str],
-                 reference: str = "agents") -> list[str]:
-    """Lines that check the reading of the agents' figure: agents against humans at each GenAI
-    share, then each mitigation against ``reference`` at the highest share."""
-    lines = effect_lines(vs_humans.assign(setting=vs_humans["arm"] + " vs humans at " + SHARE + " "
+                 reference: str = "agents", versus: str = "humans") -> list[str]:
+    """Lines that check the reading of the agents' figure (and, with ``reference="assisted"``,
+    ``versus="human creators"``, of the assisted creators'): ``reference`` against ``versus`` at
+    each GenAI share, then each mitigation against ``reference`` at the highest share."""
+    lines = effect_lines(vs_humans.assign(setting=vs_humans["arm"] + f" vs {versus} at " + SHARE + " "
                                           + vs_humans[SHARE].map("{:g}".format)), headline, "setting", digits=3)
     return lines + effect_lines(mitigations.assign(setting=mitigations["arm"] + f" vs {reference}"), headline,
                                 "setting", digits=3)
@@ -300,6 +328,7 @@ def rounds_setting(rounds: pd.DataFrame, baseline: str = "greedy") -> pd.DataFra
     return rows.sort_values("setting", key=lambda s: s.map(order.index), kind="stable")
 
 
-__all__ = ["CREATOR_METRICS", "GENERATOR_METRICS", "CADENCE_METRICS", "AGENT_METRICS", "FATE_LOOP_METRICS", "creator_series", "creator_rounds",
-           "creators_at_end", "fate_tables", "generator_tables", "cadence_tables", "fate_checks", "generator_checks",
-           "cadence_checks", "agent_tables", "agent_checks", "rounds_setting"]
+__all__ = ["CREATOR_METRICS", "GENERATOR_METRICS", "CADENCE_METRICS", "AGENT_METRICS", "ASSISTED_METRICS",
+           "FATE_LOOP_METRICS", "creator_series", "creator_rounds", "creators_at_end", "fate_tables",
+           "generator_tables", "cadence_tables", "agent_tables", "assisted_tables", "fate_checks", "generator_checks",
+           "cadence_checks", "agent_checks", "rounds_setting"]

@@ -116,12 +116,13 @@ def _strength_summary(folder: Path) -> str:
 
 def _ecosystem_summary(folder: Path) -> str:
     """Study 08 in numbers (from ``creators_summary.csv``, ``generator_effects.csv``,
-    ``cadence_effects.csv`` and ``agents_vs_humans.csv``, written by
+    ``cadence_effects.csv``, ``agents_vs_humans.csv`` and ``assisted_vs_human_creators.csv``, written by
     :mod:`labkit.analysis.ecosystem`): per creators' setting and GenAI share, the active creators and
     the long-tail creators' share of impressions at the end of the run; per generator family, its
     change against the diagonal Gaussian in consumption topic entropy and users' taste entropy;
     per cadence, its change against every round in exposure entropy, homogenization and CTR;
-    agents against humans at each GenAI share in homogenization, consumption entropy and utility."""
+    agents against humans at each GenAI share in homogenization, consumption entropy and utility;
+    assisted creators against none in their share of impressions and intra-list diversity."""
     import pandas as pd
 
     def ci(row, metric: str, signed: bool = False, digits: int = 2) -> str:
@@ -144,12 +145,18 @@ def _ecosystem_summary(folder: Path) -> str:
                        f"{ci(r, 'homogenization', True, 3)}, consumption entropy "
                        f"{ci(r, 'consumption_entropy', True, 3)} nats, true utility {ci(r, 'true_utility', True, 3)}"
                        for r in agents.to_dict("records"))
+    assisted = pd.read_csv(_study_file(folder, "assisted_vs_human_creators.csv"))
+    drafting = "; ".join(f"at synthetic share {r['synthetic_share']:g}: assisted items' share of impressions "
+                         f"{ci(r, 'assisted_exposure_share', False, 3)}, intra-list diversity "
+                         f"{ci(r, 'intra_list_diversity', True, 3)}" for r in assisted.to_dict("records"))
     return ("Creators at the end of the run (mean over seeds [95% interval]; fixed_creators neither adapt nor "
             "leave, the other settings' creators adapt, leave when starved of impressions and are replaced "
             "at random): " + fate + ". The GenAI's size against one diagonal Gaussian, late-round changes "
             "paired by seed: " + size + ". The models served every n-th round against every round, late-round "
             "changes paired by seed: " + pace + ". Agents choosing for half of the user-rounds by the "
-            "recommender's score against every user choosing, late-round changes paired by seed: " + acting + ".")
+            "recommender's score against every user choosing, late-round changes paired by seed: " + acting
+            + ". Half of the creator places drafting with the GenAI against none, late-round changes paired by "
+            "seed: " + drafting + ".")
 
 
 def _audit_summary(folder: Path) -> str:
@@ -245,7 +252,7 @@ SECTIONS: tuple[Section, ...] = (
         ("relaxation", "The relaxed loop's late-round means (points, 95% intervals) against its relaxation "
                        "temperature, and the exact loop's on the same seeds (dashed line, grey band), for the "
                        "greedy feed under the same pressure."))),
-    Section("08_ecosystem", "08 The ecosystem: creators who react, the GenAI's size, the loop's cadence and agentic users", _figs(
+    Section("08_ecosystem", "08 The ecosystem: creators who react or draft with the GenAI, its size, the loop's cadence and agents", _figs(
         "08_ecosystem",
         ("ecosystem_creators", "Creators' fate against the GenAI's share of new items (0 and 0.8), one line per "
                                "setting: fixed creators (the world of 02-06); creators who adapt toward their own "
@@ -282,7 +289,15 @@ SECTIONS: tuple[Section, ...] = (
                              "clicks and of the training weight, the AI-influenced share of the training "
                              "weight, homogenization, consumption entropy, users' taste entropy, true utility "
                              "and CTR, late-round means. Lines: mean over seeds; bands: 95% Student-t "
-                             "confidence interval.")),
+                             "confidence interval."),
+        ("ecosystem_assisted", "AI-assisted creators against the GenAI's share of new items (0 and 0.8): half of "
+                               "the creator places draft with the GenAI, each of their items half their own draw "
+                               "and half a GenAI sample (assisted), the same world where no creator uses the GenAI "
+                               "(fixed_creators), and, under the GenAI, assisted creators with human-only "
+                               "retraining (which drops assisted rows). Panels: the assisted items' share of "
+                               "impressions, the topic entropy of what is shown and clicked, intra-list diversity, "
+                               "homogenization, users' taste entropy, true utility and CTR, late-round means. "
+                               "Lines: mean over seeds; bands: 95% Student-t confidence interval.")),
         summary=_ecosystem_summary),
     Section("09_audit", "09 Auditing the logs: the collapse alarm on a simulated platform and on MovieLens", _figs(
         "09_audit",
