@@ -266,9 +266,9 @@ display(tables.ci_table(agents_summary, ecosystem.AGENT_METRICS, ["arm", "synthe
 display(tables.ci_table(vs_humans, ecosystem.AGENT_METRICS, ["arm", "synthetic_share"], digits=3, signed=True))
 display(tables.ci_table(agents_mitigated, ecosystem.AGENT_METRICS, ["arm", "synthetic_share"], digits=3,
                         signed=True))
-print("\n".join(ecosystem.agent_checks(vs_humans, agents_mitigated,
-                                        headline=["agent_click_share", "training_ai_share", "homogenization",
-                                                  "consumption_entropy", "true_utility", "ctr"])))
+print("\n".join(ecosystem.beside_checks(vs_humans, agents_mitigated, reference="agents", versus="humans",
+                                         headline=["agent_click_share", "training_ai_share", "homogenization",
+                                                   "consumption_entropy", "true_utility", "ctr"])))
 
 # %% [markdown]
 # ### Reading the figure
@@ -318,9 +318,9 @@ Image(filename=str(written[0]), width=800)
 
 # %%
 display(tables.ci_table(assisted_summary, ecosystem.ASSISTED_METRICS, ["arm", "synthetic_share"]))
-print("\n".join(ecosystem.agent_checks(vs_human, assisted_mitigated, reference="assisted", versus="human creators",
-                                        headline=["assisted_exposure_share", "exposure_topic_entropy",
-                                                  "intra_list_diversity", "homogenization", "true_utility", "ctr"])))
+print("\n".join(ecosystem.beside_checks(vs_human, assisted_mitigated, reference="assisted", versus="human creators",
+                                         headline=["assisted_exposure_share", "exposure_topic_entropy",
+                                                   "intra_list_diversity", "homogenization", "true_utility", "ctr"])))
 
 # %% [markdown]
 # ### Reading the figure

@@ -26,7 +26,7 @@ it checks that the replay's loop metrics are the sweep's), and :func:`creators_a
 reads the fixed creators' from the final state of their runs. :func:`fate_tables`,
 :func:`generator_tables`, :func:`cadence_tables`, :func:`agent_tables` and
 :func:`assisted_tables` write the study's tables; :func:`fate_checks`, :func:`generator_checks`,
-:func:`cadence_checks` and :func:`agent_checks` the lines that check the notebook's reading of them.
+:func:`cadence_checks` and :func:`beside_checks` the lines that check the notebook's reading of them.
 """
 
 from __future__ import annotations
@@ -278,13 +278,14 @@ def assisted_tables(run: StudyRun, late_rounds: int, human: str = "fixed_creator
     return _beside(run, ASSISTED, ASSISTED_METRICS, late_rounds, human, reference, "assisted", "human_creators")
 
 
-def agent_checks(vs_humans: pd.DataFrame, mitigations: pd.DataFrame, headline: Sequence[str],
-                 reference: str = "agents", versus: str = "humans") -> list[str]:
-    """Lines that check the reading of the agents' figure (and, with ``reference="assisted"``,
-    ``versus="human creators"``, of the assisted creators'): ``reference`` against ``versus`` at
-    each GenAI share, then each mitigation against ``reference`` at the highest share."""
-    lines = effect_lines(vs_humans.assign(setting=vs_humans["arm"] + f" vs {versus} at " + SHARE + " "
-                                          + vs_humans[SHARE].map("{:g}".format)), headline, "setting", digits=3)
+def beside_checks(versus_baseline: pd.DataFrame, mitigations: pd.DataFrame, headline: Sequence[str], *,
+                  reference: str, versus: str) -> list[str]:
+    """Lines that check the reading of a part read beside its baseline (:func:`agent_tables`,
+    :func:`assisted_tables`): ``reference`` against ``versus`` (the baseline, in words) at each
+    GenAI share, then each mitigation against ``reference`` at the highest share."""
+    lines = effect_lines(versus_baseline.assign(setting=versus_baseline["arm"] + f" vs {versus} at " + SHARE + " "
+                                                + versus_baseline[SHARE].map("{:g}".format)),
+                         headline, "setting", digits=3)
     return lines + effect_lines(mitigations.assign(setting=mitigations["arm"] + f" vs {reference}"), headline,
                                 "setting", digits=3)
 
@@ -331,4 +332,4 @@ def rounds_setting(rounds: pd.DataFrame, baseline: str = "greedy") -> pd.DataFra
 __all__ = ["CREATOR_METRICS", "GENERATOR_METRICS", "CADENCE_METRICS", "AGENT_METRICS", "ASSISTED_METRICS",
            "FATE_LOOP_METRICS", "creator_series", "creator_rounds", "creators_at_end", "fate_tables",
            "generator_tables", "cadence_tables", "agent_tables", "assisted_tables", "fate_checks", "generator_checks",
-           "cadence_checks", "agent_checks", "rounds_setting"]
+           "cadence_checks", "beside_checks", "rounds_setting"]

@@ -128,27 +128,25 @@ def _ecosystem_summary(folder: Path) -> str:
     def ci(row, metric: str, signed: bool = False, digits: int = 2) -> str:
         return tables.ci_text(row[metric], row[f"{metric}_low"], row[f"{metric}_high"], digits, signed)
 
-    creators = pd.read_csv(_study_file(folder, "creators_summary.csv"))
-    fate = "; ".join(f"`{r['arm']}` at synthetic share {r['synthetic_share']:g}: {ci(r, 'active_creators', digits=1)} "
-                     f"active creators, long-tail creators' share {ci(r, 'long_tail_creator_share', digits=3)}"
-                     for r in creators.to_dict("records"))
-    generator = pd.read_csv(_study_file(folder, "generator_effects.csv"))
-    size = "; ".join(f"`{r['arm']}`: consumption topic entropy {ci(r, 'consumption_topic_entropy', True, 3)} nats, "
-                     f"users' taste entropy {ci(r, 'user_taste_entropy', True, 3)} nats"
-                     for r in generator.to_dict("records"))
-    cadence = pd.read_csv(_study_file(folder, "cadence_effects.csv"))
-    pace = "; ".join(f"`{r['arm']}`: exposure entropy {ci(r, 'exposure_entropy', True, 3)} nats, homogenization "
-                     f"{ci(r, 'homogenization', True, 3)}, CTR {ci(r, 'ctr', True, 3)}"
-                     for r in cadence.to_dict("records"))
-    agents = pd.read_csv(_study_file(folder, "agents_vs_humans.csv"))
-    acting = "; ".join(f"at synthetic share {r['synthetic_share']:g}: homogenization "
-                       f"{ci(r, 'homogenization', True, 3)}, consumption entropy "
-                       f"{ci(r, 'consumption_entropy', True, 3)} nats, true utility {ci(r, 'true_utility', True, 3)}"
-                       for r in agents.to_dict("records"))
-    assisted = pd.read_csv(_study_file(folder, "assisted_vs_human_creators.csv"))
-    drafting = "; ".join(f"at synthetic share {r['synthetic_share']:g}: assisted items' share of impressions "
-                         f"{ci(r, 'assisted_exposure_share', False, 3)}, intra-list diversity "
-                         f"{ci(r, 'intra_list_diversity', True, 3)}" for r in assisted.to_dict("records"))
+    def each(name: str, describe) -> str:  # one of the study's tables, a phrase per row
+        return "; ".join(describe(r) for r in pd.read_csv(_study_file(folder, name)).to_dict("records"))
+
+    fate = each("creators_summary.csv", lambda r: (
+        f"`{r['arm']}` at synthetic share {r['synthetic_share']:g}: {ci(r, 'active_creators', digits=1)} "
+        f"active creators, long-tail creators' share {ci(r, 'long_tail_creator_share', digits=3)}"))
+    size = each("generator_effects.csv", lambda r: (
+        f"`{r['arm']}`: consumption topic entropy {ci(r, 'consumption_topic_entropy', True, 3)} nats, "
+        f"users' taste entropy {ci(r, 'user_taste_entropy', True, 3)} nats"))
+    pace = each("cadence_effects.csv", lambda r: (
+        f"`{r['arm']}`: exposure entropy {ci(r, 'exposure_entropy', True, 3)} nats, homogenization "
+        f"{ci(r, 'homogenization', True, 3)}, CTR {ci(r, 'ctr', True, 3)}"))
+    acting = each("agents_vs_humans.csv", lambda r: (
+        f"at synthetic share {r['synthetic_share']:g}: homogenization {ci(r, 'homogenization', True, 3)}, "
+        f"consumption entropy {ci(r, 'consumption_entropy', True, 3)} nats, true utility "
+        f"{ci(r, 'true_utility', True, 3)}"))
+    drafting = each("assisted_vs_human_creators.csv", lambda r: (
+        f"at synthetic share {r['synthetic_share']:g}: assisted items' share of impressions "
+        f"{ci(r, 'assisted_exposure_share', False, 3)}, intra-list diversity {ci(r, 'intra_list_diversity', True, 3)}"))
     return ("Creators at the end of the run (mean over seeds [95% interval]; fixed_creators neither adapt nor "
             "leave, the other settings' creators adapt, leave when starved of impressions and are replaced "
             "at random): " + fate + ". The GenAI's size against one diagonal Gaussian, late-round changes "
@@ -252,7 +250,8 @@ SECTIONS: tuple[Section, ...] = (
         ("relaxation", "The relaxed loop's late-round means (points, 95% intervals) against its relaxation "
                        "temperature, and the exact loop's on the same seeds (dashed line, grey band), for the "
                        "greedy feed under the same pressure."))),
-    Section("08_ecosystem", "08 The ecosystem: creators who react or draft with the GenAI, its size, the loop's cadence and agents", _figs(
+    Section("08_ecosystem", "08 The ecosystem: creators who react or draft with the GenAI, its size, the loop's "
+                            "cadence and agents", _figs(
         "08_ecosystem",
         ("ecosystem_creators", "Creators' fate against the GenAI's share of new items (0 and 0.8), one line per "
                                "setting: fixed creators (the world of 02-06); creators who adapt toward their own "
