@@ -14,6 +14,7 @@ from scipy import stats
 
 import labkit
 from labkit import Config
+from labkit.analysis.logs import log_table
 from labkit.sim import agents
 from labkit.sim import generator as gen_mod
 from labkit.sim.config import ConfigError
@@ -166,6 +167,10 @@ def test_human_only_drops_agents_rows_downweight_weighs_them_and_accumulate_keep
     assert np.isclose(totals["downweight"], 3 * 0.25 / (3 * 0.25 + 5))
     assert np.array_equal(np.asarray(data.training_data(log, catalog, jnp.int32(1), config.static,
                                                         config.params).ai_influenced).reshape(2, 4, 2), expected < 1)
+    table = log_table(log)  # the exported log: agents' rows apart from the other kinds of influence
+    assert np.array_equal(table["agent_chose"].to_numpy(), (expected < 1).reshape(-1))
+    assert np.array_equal(table["ai_influenced"].to_numpy(), (expected < 1).reshape(-1))
+    assert not table["is_assisted"].any()
     with pytest.raises(ValueError, match="agent= is given exactly when"):
         data.record(log, jnp.int32(0), slate, click, jnp.zeros((4, 2), bool), jnp.zeros(4, bool), catalog)
 

@@ -185,6 +185,7 @@ def test_human_only_drops_assisted_rows_downweight_weighs_them_and_accumulate_ke
     assert np.array_equal(np.asarray(data.ai_influenced(log)), assisted)
     table = log_table(log)  # the exported log marks them AI-influenced (every round logged: full capacity)
     assert np.array_equal(table["ai_influenced"].to_numpy(), assisted.reshape(-1))
+    assert np.array_equal(table["is_assisted"].to_numpy(), assisted.reshape(-1)) and not table["agent_chose"].any()
 
 
 def test_assisted_creators_under_a_mode_seeking_genai_narrow_what_is_shown(runs):

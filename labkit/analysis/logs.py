@@ -161,7 +161,7 @@ def interaction_table(log: Log) -> dict[str, Int[Array, "n"]]:
 
 
 LOG_TABLE_COLUMNS = ("seed", "round", "user", "position", "item", "clicked", "is_synthetic", "ai_influenced",
-                     "organic")
+                     "organic", "agent_chose", "is_assisted")
 
 
 def log_table(log: Log, seeds=None) -> pd.DataFrame:
@@ -175,18 +175,21 @@ def log_table(log: Log, seeds=None) -> pd.DataFrame:
     threshold, or an AI agent chose for the user that round: the user-round flags the data
     strategies read beside ``is_synthetic``; and the item is AI-assisted, under
     ``assisted_share > 0``), ``organic`` (placed by exploration,
-    not by the recommender's ranking). Rounds the log holds no record of are left out.
+    not by the recommender's ranking), and the two kinds of AI influence apart:
+    ``agent_chose`` (an AI agent chose for the user that round, ``agent_share > 0``) and
+    ``is_assisted`` (the item was made by an AI-assisted creator, ``assisted_share > 0``),
+    both False where their lever is off. Rounds the log holds no record of are left out.
     ``labkit audit`` reads it as it is: the clicked rows are the consumption, ``round``
     the period (``--period round``), and the provenance columns are found by name.
     """
     batched = seeds is not None
-    influenced = log.influenced if log.agent is None else np.asarray(log.influenced) | np.asarray(log.agent)
+    agent = np.zeros(np.shape(log.influenced), bool) if log.agent is None else log.agent
     assisted = np.zeros(np.shape(log.uid), bool) if log.assisted is None else log.assisted
-    uid, click, synthetic, organic, influenced, rounds, assisted = (np.asarray(x) for x in (
-        log.uid, log.click, log.synthetic, log.organic, influenced, log.round, assisted))
+    uid, click, synthetic, organic, drifted, agent, rounds, assisted = (np.asarray(x) for x in (
+        log.uid, log.click, log.synthetic, log.organic, log.influenced, agent, log.round, assisted))
     if not batched:
-        uid, click, synthetic, organic, influenced, rounds, assisted = (x[None] for x in (
-            uid, click, synthetic, organic, influenced, rounds, assisted))
+        uid, click, synthetic, organic, drifted, agent, rounds, assisted = (x[None] for x in (
+            uid, click, synthetic, organic, drifted, agent, rounds, assisted))
         seeds = [0]
     n_seeds, n_rounds, n_users, k = uid.shape
     if len(seeds) != n_seeds:
@@ -197,7 +200,8 @@ def log_table(log: Log, seeds=None) -> pd.DataFrame:
         "seed": np.asarray(seeds, np.int64)[s.ravel()], "round": rounds[s, r].ravel().astype(np.int64),
         "user": u.ravel().astype(np.int64), "position": j.ravel().astype(np.int64),
         "item": uid.ravel().astype(np.int64), "clicked": click.ravel(), "is_synthetic": synthetic.ravel(),
-        "ai_influenced": (np.broadcast_to(influenced[..., None], uid.shape) | assisted).ravel(),
-        "organic": organic.ravel()})
+        "ai_influenced": (np.broadcast_to((drifted | agent)[..., None], uid.shape) | assisted).ravel(),
+        "organic": organic.ravel(), "agent_chose": np.broadcast_to(agent[..., None], uid.shape).ravel(),
+        "is_assisted": assisted.ravel()})
     frame = frame[frame["round"] >= 0]
     return frame.sort_values(["seed", "round", "user", "position"], kind="stable").reset_index(drop=True)
