@@ -106,6 +106,17 @@ def test_ci_text_and_direction_read_an_interval():
     assert tables.direction(-0.1, 0.2) == "unclear"
 
 
+def test_clear_effects_counts_intervals_that_exclude_zero_per_table(tmp_path):
+    folder = tmp_path / "02_study"
+    folder.mkdir()
+    pd.DataFrame({"setting": ["a", "b"], "x": [0.3, -0.1], "x_low": [0.1, -0.2], "x_high": [0.5, 0.1],
+                  "y": [-0.4, 0.2], "y_low": [-0.5, math.nan], "y_high": [-0.3, math.nan],
+                  "n_seeds": [8, 8]}).to_csv(folder / "effects.csv", index=False)
+    counts = tables.clear_effects([folder / "effects.csv", folder / "missing.csv"])
+    assert counts.to_dict("records") == [{"table": "02_study/effects.csv", "effects": 4, "clear": 2, "up": 1,
+                                          "down": 1}]  # b's x spans 0, b's y has no interval
+
+
 def test_trend_says_rises_falls_or_mixed():
     frame = pd.DataFrame({"x": [3, 1, 2], "up": [3, 1, 2], "down": [1, 3, 2], "mixed": [1, 1, 2]})
     assert [tables.trend(frame, "x", c) for c in ("up", "down", "mixed")] == ["rises", "falls", "mixed"]

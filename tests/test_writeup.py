@@ -254,6 +254,13 @@ def test_writeup_holds_every_figure_and_every_number_matches_its_table(results):
             "[-1.100, -0.900] nats, true utility -0.150 [-0.250, -0.050]") in built.markdown.read_text()
     assert ("at synthetic share 0: assisted items' share of impressions 0.400 [0.300, 0.500], intra-list "
             "diversity -0.070 [-0.170, +0.030].") in built.markdown.read_text()
+    # the method counts the studies' clear effects from their effect tables
+    from labkit.analysis import tables
+    from labkit.analysis.writeup import EFFECT_TABLES
+    counts = tables.clear_effects(results / name for name in EFFECT_TABLES)
+    assert not counts.empty and 0 < counts["clear"].sum() < counts["effects"].sum()
+    assert (f"Effects clear at 95%: {counts['clear'].sum()} of the {counts['effects'].sum()} paired changes"
+            in built.markdown.read_text())
     # study 09's paragraph counts its alarms table: fired in 2 of 3 seeds, gini named twice
     assert "`ai_and_drift`: the alarm fired in 2 of 3 seeds (metrics towards collapse: gini in 2, coverage in 1)" \
         in built.markdown.read_text()

@@ -171,6 +171,25 @@ def direction(low: float, high: float) -> str:
     return "up" if low > 0 else "down" if high < 0 else "unclear"
 
 
+def clear_effects(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
+    """How many of the paired changes in these effect tables (CSV files with ``m``, ``m_low`` and
+    ``m_high`` columns per metric ``m``, as :func:`effects` writes them) have a 95% interval that
+    excludes zero: one row per file (``table``, ``effects``, ``clear``, ``up``, ``down``).
+    Files that do not exist are left out; an interval that is NaN (one seed) counts as unclear."""
+    rows = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue
+        table = pd.read_csv(path)
+        metrics = [c for c in table.columns if f"{c}_low" in table.columns and f"{c}_high" in table.columns]
+        low = table[[f"{m}_low" for m in metrics]].to_numpy(float)
+        high = table[[f"{m}_high" for m in metrics]].to_numpy(float)
+        up, down = int((low > 0).sum()), int((high < 0).sum())
+        rows.append({"table": f"{path.parent.name}/{path.name}", "effects": low.size, "clear": up + down,
+                     "up": up, "down": down})
+    return pd.DataFrame(rows, columns=["table", "effects", "clear", "up", "down"])
+
+
 def ci_table(frame: pd.DataFrame, metrics: Sequence[str], index: str | Sequence[str], digits: int = 2,
              signed: bool = False) -> pd.DataFrame:
     """A display table: one row per ``index``, one column per metric (its label with units),
@@ -302,6 +321,6 @@ def reading_checks(summary: pd.DataFrame, effect_table: pd.DataFrame, varied: Ma
 
 
 __all__ = ["LATE_ROUNDS", "DIVERSITY", "DASHBOARD", "metric_columns", "point_columns", "late_window",
-           "late_means", "summarize", "effects", "cost_per_nat", "ci_text", "direction", "ci_table",
+           "late_means", "summarize", "effects", "cost_per_nat", "ci_text", "direction", "clear_effects", "ci_table",
            "effect_lines", "settings_column", "carried_settings", "trend", "lever_tables", "priced_costs",
            "reading_checks"]

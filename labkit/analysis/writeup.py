@@ -338,6 +338,33 @@ def _manifest_line(results: Path) -> str:
     return "; ".join(parts)
 
 
+# The lever studies' own effect tables (06's are 02-05's points again, so they are not counted twice).
+EFFECT_TABLES = ("02_exploration/effects.csv", "03_stochasticity/effects.csv",
+                 "04_data_separation/effects_of_share.csv", "04_data_separation/effects_vs_accumulate.csv",
+                 "05_capacity/effects_vs_smallest.csv", "08_ecosystem/creators_vs_greedy.csv",
+                 "08_ecosystem/creators_effects_of_share.csv", "08_ecosystem/generator_effects.csv",
+                 "08_ecosystem/cadence_effects.csv", "08_ecosystem/agents_vs_humans.csv",
+                 "08_ecosystem/assisted_vs_human_creators.csv")
+
+
+def _clear_line(results: Path) -> str:
+    """How many of the studies' paired changes are clear (:func:`labkit.analysis.tables.clear_effects`)."""
+    counts = tables.clear_effects(results / name for name in EFFECT_TABLES)
+    if counts.empty:
+        return "Effects clear at 95%: no effect table was found."
+    seeds = sorted({len(json.loads(path.read_text()).get("seeds", [])) for path in
+                    (results / folder / "manifest.json" for folder in {n.split("/")[0] for n in EFFECT_TABLES})
+                    if path.is_file()})
+    per_study = {}
+    for row in counts.to_dict("records"):
+        study = row["table"][:2]
+        per_study[study] = [a + b for a, b in zip(per_study.get(study, [0, 0]), (row["clear"], row["effects"]))]
+    return (f"Effects clear at 95%: {counts['clear'].sum()} of the {counts['effects'].sum()} paired changes "
+            f"(setting x metric) in the effect tables of studies {', '.join(per_study)} have an interval that "
+            f"excludes zero ({'; '.join(f'{k}: {c} of {n}' for k, (c, n) in per_study.items())}), with "
+            f"{' or '.join(map(str, seeds))} seeds per setting.")
+
+
 def _provenance(results: Path) -> str:
     seen = {}
     for section in SECTIONS:
@@ -403,6 +430,7 @@ def document(results: Path, f: Findings, figures: Mapping[str, str]) -> list[tup
             "Confidence intervals: mean over seeds +- t(n-1) s / sqrt(n) (95%, Student t), for levels and "
             "for paired differences. Seeds pair: a seed fixes the initial world of every setting.",
             "Figures 02-06 draw the same Student-t bands; figure 01 draws percentile-bootstrap bands.",
+            _clear_line(results),
             f"Provenance: {_provenance(results)}.",
         ]),
     ]
