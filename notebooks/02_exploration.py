@@ -104,23 +104,33 @@ display(*study.ci_tables())
 #
 # * **epsilon_greedy** is the most predictable lever: exposure entropy and catalog
 #   coverage climb with `epsilon` over the whole sweep, and on average the topics
-#   exposed spread too. Clicks hold at small `epsilon` and fall clearly at the largest,
-#   where half the slate is random.
-# * **ucb** is not monotone. A moderate bonus spreads exposure, but a large one sends
-#   every user to the same few newest items (an unseen item's bonus dwarfs every logit):
-#   the long-tail share jumps while exposure entropy falls *below* the greedy feed, and
-#   clicks fall on average. An exposure bonus needs its scale tuned to the model's logits
-#   (the strength figure below sweeps it in units of each user's score spread).
-# * **thompson** (noise of the same scale instead of a bonus) spreads exposure more
-#   gently and more steadily as `beta` grows; the cost in clicks at the largest `beta` is
-#   one the seeds do not pin down.
-# * **novelty** raises exposure entropy and coverage as its weight grows, at little cost
-#   in clicks; its effect on the long tail is small and not monotone.
-# * **reserve_stream** raises exposure entropy, and keeps users' own tastes among the
-#   most varied of all settings here, but it pays a large, flat price in clicks at
-#   every share: a model trained only on the random stream ranks the rest of the slate
-#   worse. The price is set by what the model learns from, not by how many slots are
-#   reserved.
+#   exposed spread too (clearly at the largest `epsilon`, 0.5: +0.25 [+0.09, +0.41]
+#   nats). Clicks hold at small `epsilon` and fall clearly at the largest, where half
+#   the slate is random (-0.09 [-0.14, -0.04] clicks per slate).
+# * **ucb** is not monotone. A small bonus (`beta` 1) narrows exposure slightly (-0.19
+#   [-0.32, -0.06] nats) and a moderate one (`beta` 4) spreads it (+0.43 [+0.32, +0.55]),
+#   but a large one sends every user to the same few newest items (an unseen item's
+#   bonus dwarfs every logit): at `beta` 16 the long-tail share jumps (+0.19 [+0.16,
+#   +0.21]) while exposure entropy falls *below* the greedy feed (-0.79 [-0.88, -0.71])
+#   and so do the topics exposed (-0.32 [-0.62, -0.01]); the change in clicks is one the
+#   seeds do not pin down (-0.03 [-0.16, +0.10]). An exposure bonus needs its scale
+#   tuned to the model's logits (the strength figure below sweeps it in units of each
+#   user's score spread).
+# * **thompson** (noise of the same scale instead of a bonus) spreads exposure steadily
+#   as `beta` grows (+0.10, +0.70, +0.97 nats at `beta` 1, 4, 16), with no turn; the
+#   cost in clicks at the largest `beta` is one the seeds do not pin down (-0.07 [-0.17,
+#   +0.02]), though true utility falls there (-0.10 [-0.19, -0.00]).
+# * **novelty** is not monotone either: at weights 0.1 and 0.3 it *narrows* exposure
+#   (exposure entropy -0.20 [-0.27, -0.12] and -0.19 [-0.36, -0.01] nats), and only at
+#   weight 1 does it widen it (+0.18 [+0.07, +0.28], coverage +0.08 [+0.05, +0.11]). No
+#   weight changes clicks clearly; its effect on the long tail is small and not monotone
+#   (+0.05, +0.01, +0.07).
+# * **reserve_stream** raises exposure entropy and spreads the topics exposed (+0.25 to
+#   +0.30 nats, clear at every share), and keeps users' own tastes the most varied of all
+#   settings here (+0.32 to +0.38 nats), but it pays a large, flat price in clicks at
+#   every share (-0.17 to -0.20 clicks per slate): a model trained only on the random
+#   stream ranks the rest of the slate worse. The price is set by what the model learns
+#   from, not by how many slots are reserved.
 #
 # The cell below checks each part of that reading against the tables: the direction of
 # each metric across each sweep, and the change at the strongest setting of each lever
@@ -156,26 +166,32 @@ Image(filename=str(written[0]), width=760)
 # herds and the changes against that recommender's greedy feed (paired by seed) at the
 # strength that widens the round most, where herding starts and at the strongest.
 #
-# * **Each bonus is an inverted U.** A moderate bonus widens each round: under `mf`, `beta`
-#   1 and novelty weight 0.25 raise within-round exposure entropy by about 0.6 nats with no
-#   clear change in CTR, and users' slates overlap less; under `content` the same
-#   direction (about +0.35 to +0.5 nats), which the seeds do not pin down. Pushed further,
-#   the same bonus narrows each round below the greedy feed's.
+# * **Each bonus is an inverted U**, peaking just below the band. Under `content` every
+#   bonus below the band widens each round (within-round exposure entropy +0.19 to +0.42
+#   nats, all clear), most at `beta` 1 (+0.22 [+0.12, +0.33]) and novelty weight 0.5
+#   (+0.42 [+0.30, +0.55]), with CTR within a hundredth of greedy's and users' slates
+#   overlapping a little less. Under `mf` the weakest bonuses narrow the round slightly,
+#   and only `beta` 2 widens it clearly (+0.38 [+0.25, +0.52] nats, slate overlap -0.16
+#   [-0.20, -0.12], CTR +0.01 [-0.07, +0.09]); the novelty weight's widest round, at 0.5
+#   (+0.13 [-0.01, +0.26]), is one the seeds do not pin down. Pushed further, the same
+#   bonus narrows each round below the greedy feed's.
 # * **The shaded band is herding**: within-round entropy clearly below greedy's while the
 #   cumulative entropy stays clearly above it. Under both recommenders it starts at novelty
-#   weight 1, and at `beta` 4 (`mf`) or 8 (`content`). Inside it two users' slates in the
-#   same round overlap far more than under greedy (slate overlap up by 0.2 to 0.7), and the
-#   run has shown every live item (cumulative coverage 1): the bonus, the same for every
-#   user, sends everyone to the same least-shown items each round (docs/mitigation-units.md
-#   finds that these are mostly the items created that round).
-# * **In standardized units the turn lands on about the same value under both
-#   recommenders**: between 0.5 and 1 for the novelty weight, between 2 and 8 for `beta`
-#   (one grid step apart). In raw units the same values would mean very different
-#   strengths: `content`'s raw scores spread about a thousandth of MF's logits.
-# * **Clicks are lost in the band**, not before it: where herding starts CTR falls (`mf`
-#   `beta` 4: -0.16 clicks per slate; `content` novelty 1: -0.10), while below the band no
-#   setting loses more than about 0.05. Under `mf` the seeds do not pin down the CTR cost
-#   at the strongest settings.
+#   weight 1 and at `beta` 4. Inside it two users' slates in the same round overlap more
+#   than under greedy (slate overlap up by 0.07 where `beta` starts herding under
+#   `content`, by 0.35 to 0.70 at the strongest), and the run has shown every live item
+#   (cumulative coverage 1): the bonus, the same for every user, sends everyone to the
+#   same least-shown items each round (docs/mitigation-units.md finds that these are
+#   mostly the items created that round).
+# * **In standardized units the turn lands on the same value under both
+#   recommenders**: between 0.5 and 1 for the novelty weight, between 2 and 4 for `beta`.
+#   In raw units the same values would mean very different strengths: `content`'s raw
+#   scores spread far less than MF's logits (docs/mitigation-units.md).
+# * **Under `content` clicks are lost in the band**, not before it: where herding starts
+#   CTR falls (novelty 1: -0.11 [-0.14, -0.08] clicks per slate; `beta` 4: -0.01 [-0.02,
+#   -0.01]), while below the band no setting under either recommender loses more than
+#   about 0.05. Under `mf` the seeds pin down no CTR change, inside the band or outside it
+#   (`beta` 4, where herding starts: -0.07 [-0.20, +0.06]).
 
 # %%
 print("\n".join(strength_lines(sweep)))

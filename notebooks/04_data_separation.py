@@ -117,31 +117,48 @@ display(tables.ci_table(vs_share, metrics, by, signed=True))
 # %% [markdown]
 # ## Reading the figure
 #
-# Read at the default scale; the cell below prints the numbers behind each sentence.
+# Read at the default scale; the tables above and the cell below print the numbers behind
+# each sentence.
 #
 # * Under **accumulate**, a rising GenAI share narrows the *topics* the feed exposes
-#   (exposure topic entropy falls steadily with the share, on average; with 4 seeds of
-#   30 rounds the interval of the change still includes zero, while the longer runs of
-#   study 01 separate clearly) while CTR holds: the collapse of study 01 in miniature.
-#   Item-level entropy and users' taste entropy barely move with the share; drift alone
-#   already narrows tastes (study 01).
-# * **downweight** is hardly different from accumulate. With drifting users most
-#   impressions count as AI-influenced, so even at a tenth of the weight they keep a
-#   large share of the training weight (last panel): down-weighting cannot separate
-#   what is no longer a minority.
+#   (exposure topic entropy falls steadily with the share: -0.32 [-0.49, -0.15] nats
+#   from share 0 to 0.8, over 8 seeds of 30 rounds) while CTR holds (+0.03 [-0.00,
+#   +0.06] clicks per slate): the collapse of study 01 in miniature. Item-level entropy
+#   and users' taste entropy barely move with the share (+0.05 [-0.02, +0.11] and -0.02
+#   [-0.12, +0.07] nats); users drift at every share here, and the share adds little to
+#   where their tastes end.
+# * **downweight** is hardly different from accumulate: a slightly higher exposure
+#   entropy at every share (+0.11 [+0.07, +0.15] nats at share 0.8), no clear
+#   difference in topics, tastes or CTR. With drifting users most impressions count as
+#   AI-influenced (over 90% of accumulate's training rows, even at share 0), so even at
+#   a tenth of the weight they keep about half of the training weight (0.51 to 0.58,
+#   last panel): down-weighting cannot separate what is no longer a minority.
 # * **replace** (a short window) concentrates the feed at the item level at every share:
 #   the lowest exposure entropy and coverage of all strategies. A model that forgets
 #   quickly fits what is clicked now, a few recent items (which is why its long-tail
 #   share, measured against cumulative popularity, is the highest); the topics still
-#   narrow with the share.
-# * **human_only** takes most of the share's effect on topics away (its topic entropy
-#   falls far less with the share than under accumulate) and keeps users' tastes clearly
-#   more varied than accumulate does, but it trains on the
-#   few impressions of not-yet-drifted users on human items, so its feed sits on the
-#   head of the catalog (coverage and long-tail share fall) and CTR drops.
+#   narrow with the share (-0.40 [-0.57, -0.24] nats), and at share 0.8 end a little
+#   below accumulate's (-0.11 [-0.19, -0.03] nats).
+# * **human_only** trains on few rows. A row counts as AI-influenced when its item is
+#   synthetic *or* its user has drifted past the influence threshold, and with drifting
+#   users that is over 90% of accumulate's log at every share, so human_only keeps only
+#   about a tenth of the rows: those of not-yet-drifted users on human items. That, not
+#   the synthetic items, sets it apart: even at share 0 its feed sits on the head of the
+#   catalog (long-tail share 0.23 against 0.75 under accumulate, lower coverage) and CTR
+#   is lower (-0.09 [-0.10, -0.08] clicks per slate). Against the share it does help
+#   with topics: its topic entropy falls less than half as much as under accumulate
+#   (-0.14 [-0.18, -0.10] nats from share 0 to 0.8), so at share 0.8 it exposes more
+#   topics than accumulate (+0.28 [+0.10, +0.46] nats) and keeps users' tastes more
+#   varied (+0.16 [+0.06, +0.26] nats), at -0.10 [-0.14, -0.06] clicks per slate. But
+#   it is the only strategy whose item-level diversity falls clearly with the share
+#   (exposure entropy -0.52 [-0.62, -0.41] nats, long-tail share from 0.23 to 0.07), so
+#   at share 0.8 its exposure entropy is no longer clearly above accumulate's (+0.13
+#   [-0.01, +0.26] nats).
 # * **reserve** (train only on a random exploration stream) keeps the most diversity in
 #   what is exposed (entropy, coverage) and in users' tastes, at the largest cost in
-#   clicks.
+#   clicks (-0.20 [-0.26, -0.15] clicks per slate at share 0.8). Its topics also move
+#   least with the share (-0.08 [-0.10, -0.06] nats from share 0 to 0.8), so at share
+#   0.8 it exposes more topics than accumulate (+0.30 [+0.10, +0.51] nats).
 #
 # The cell below checks that reading against the tables: how topic entropy moves with
 # the share under each strategy; at the highest share, each strategy against

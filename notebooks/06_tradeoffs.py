@@ -21,8 +21,8 @@
 # the most diversity for the fewest clicks? One representative setting of each
 # mitigation (`experiments/tradeoffs.yaml`; each is also a point of 02-04), all under
 # the same pressure (a share of new items made by a mode-seeking GenAI, users drifting
-# toward what they consume), against **none**, the greedy feed that retrains on
-# everything:
+# toward what they consume), against **none**, the greedy feed that trains on
+# everything it has logged:
 #
 # * on the plane of CTR (x) against exposure entropy (y), with 95% confidence intervals
 #   on both axes and the **Pareto front**: the settings that no other setting beats on
@@ -117,22 +117,36 @@ display(cost_table(costs))
 #
 # Read at the default scale; the cell below prints the numbers behind each sentence.
 #
-# * **Exploration in the ranking is nearly free here.** The Pareto front is made of
-#   exploring policies (epsilon-greedy, UCB, Thompson at their representative settings):
-#   each keeps a large gain in exposure entropy over the greedy feed with no clear loss of
-#   CTR, and the greedy feed itself is not on the front. Under this pressure the greedy
-#   top-k gives up diversity for clicks it does not measurably get.
-# * **Sampling and re-ranking** (softmax, MMR) keep a similar amount of entropy, at a
-#   small but clear cost in CTR; a nat kept by MMR costs more clicks than a nat kept by
-#   softmax. The novelty bonus, at its representative weight, moves entropy up by an
-#   amount the seeds do not pin down.
-# * **The reserved exploration stream** keeps much entropy but is the most expensive
-#   mitigation per nat: a model trained only on random impressions ranks worse.
-# * **The data strategies keep no exposure entropy**: downweight and human_only sit at the
-#   greedy feed's entropy (human_only at a clear cost in CTR) and replace loses entropy.
-#   What human_only protects is the diversity of users' own tastes (a clear gain, third
-#   panel of the effects figure) and, less surely, of the topics exposed (study 04), not
-#   the spread of exposure over items.
+# * **Exploration in the ranking is nearly free here.** Epsilon-greedy, UCB and Thompson,
+#   at their representative settings, each keep a clear gain in exposure entropy over the
+#   greedy feed (+0.90 [+0.83, +0.98], +0.43 [+0.32, +0.55] and +0.70 [+0.58, +0.81]
+#   nats) with no clear change in CTR. Thompson has the highest CTR of all settings (+0.04
+#   [-0.00, +0.08] clicks per slate over the greedy feed; its paired cost per nat is below
+#   zero, -0.053 [-0.099, -0.009]), though it narrows users' own tastes slightly (-0.11
+#   [-0.21, -0.00] nats). Thompson and epsilon-greedy are on the Pareto front; UCB is not
+#   (Thompson beats it on both axes), and neither is the greedy feed. Under this pressure
+#   the greedy top-k gives up diversity for clicks it does not measurably get.
+# * **Sampling** (softmax) keeps nearly as much entropy as the reserve stream (+1.04
+#   [+0.95, +1.14] nats) at a CTR change the seeds do not pin down (-0.03 [-0.07, +0.01]); its
+#   cost per nat is small but above zero (0.029 [0.001, 0.054] clicks per slate), and it
+#   is on the Pareto front. **Re-ranking** (MMR) keeps less exposure entropy (+0.37
+#   [+0.23, +0.50]), with no clear change in CTR (-0.03 [-0.08, +0.02]; cost per nat
+#   0.074 [-0.043, 0.160]), but spreads the topics exposed the most of any setting (+0.48
+#   [+0.28, +0.68] nats). The novelty bonus, at its representative weight, lowers
+#   exposure entropy a little (-0.19 [-0.36, -0.01] nats) and catalog coverage (-0.03
+#   [-0.06, -0.01]), with no clear change in CTR.
+# * **The reserved exploration stream** keeps the most entropy of all (+1.08 [+0.93,
+#   +1.23] nats), which puts it at the diverse end of the Pareto front, but it is the most
+#   expensive mitigation per nat (0.189 [0.145, 0.247] clicks per slate; CTR -0.20
+#   [-0.26, -0.15]): a model trained only on random impressions ranks worse. It also
+#   keeps users' own tastes the most varied of all settings (+0.38 [+0.24, +0.52] nats).
+# * **The data strategies keep little or no exposure entropy**: downweight keeps a small
+#   gain (+0.11 [+0.07, +0.15] nats, CTR -0.01 [-0.04, +0.03]), human_only's gain is not
+#   clear (+0.13 [-0.01, +0.26]) and comes at a clear cost in CTR (-0.10 [-0.14, -0.06]),
+#   and replace loses entropy (-0.60 [-0.63, -0.56]). What human_only protects is the
+#   diversity of users' own tastes (+0.16 [+0.06, +0.26] nats, third panel of the effects
+#   figure) and of the topics exposed (+0.28 [+0.10, +0.46], second panel), not the
+#   spread of exposure over items.
 #
 # The cell below reads the same things off the tables.
 
@@ -142,7 +156,9 @@ print("\n".join(tradeoff_checks(summary, effects, costs, headline=["exposure_ent
 # %% [markdown]
 # What this does not say: a setting is one point of its family's curve (02-04 draw the
 # whole curves), so a mitigation that looks expensive here may be cheap at a milder
-# setting; and the plane weighs all users alike. The two bonuses (ucb's `beta`, the
+# setting, and one that keeps no entropy here may keep some at another (02 finds the
+# novelty weight narrowing exposure at 0.1 and 0.3 and widening it only at 1); and the
+# plane weighs all users alike. The two bonuses (ucb's `beta`, the
 # novelty weight) are not monotone: pushed far enough, a bonus every user shares sends
 # everyone to the same least-shown items each round, so exposure entropy falls below the
 # greedy feed's while the run still shows more of the catalog. 02's strength figure sweeps

@@ -20,9 +20,9 @@
 # **Question.** Studies 02-06 hold the world around the feed still: human creators keep
 # their style and never leave, the GenAI is one diagonal Gaussian, and the models are
 # served fresh every round, users choose for themselves and creators write alone. Here five parts of
-# that world move, under the same pressure as 02-06 (a greedy MF feed retrained on
-# everything, 80% of new items made by a mode-seeking GenAI, users drifting toward what
-# they consume; `experiments/ecosystem.yaml`):
+# that world move, under the same pressure as 02-06 (a greedy MF feed retrained every
+# round on rows sampled from the whole log, 80% of new items made by a mode-seeking GenAI,
+# users drifting toward what they consume; `experiments/ecosystem.yaml`):
 #
 # * **Creators' fate.** Creators *react*: each moves its style a tenth of the way per
 #   round toward its own items that were clicked (`creator_adaptation`, as T-RECS's
@@ -133,26 +133,37 @@ display(tables.ci_table(vs_share, metrics, ["arm", "synthetic_share"], digits=3,
 #
 # The cell below prints the numbers the reading rests on: each setting's creators at
 # the end of the run; the GenAI's effect within fixed and reacting creators; each
-# setting against greedy under the GenAI. At the default scale (4 seeds, 30 rounds):
+# setting against greedy under the GenAI. At the default scale (8 seeds, 30 rounds):
 #
 # * **Long-tail creators lose visibility under the GenAI**, as the article says. With
 #   fixed creators, the share of impressions that goes to the creators in the bottom
-#   half of activity falls from 0.139 to 0.055 of all impressions when 80% of new items
-#   are synthetic (change -0.084 [-0.131, -0.037]), while CTR and exposure entropy do not
-#   move clearly: the dashboard does not see it.
+#   half of activity falls from 0.151 to 0.068 of all impressions when 80% of new items
+#   are synthetic (change -0.083 [-0.102, -0.065]), while CTR (+0.028 [-0.002, +0.058])
+#   and exposure entropy (+0.046 [-0.021, +0.113] nats) do not move clearly: the
+#   dashboard does not see it. What does move is the topics the feed shows (-0.32
+#   [-0.49, -0.15] nats of exposure topic entropy).
 # * **Creators who react leave, and the GenAI makes more of them leave.** About half of
 #   the reacting creators are gone within ten rounds even without the GenAI (22.5 of 50
-#   active at the end); under it 16.2 (change -6.2 [-9.5, -3.0]), and the Gini of
-#   creators' impressions rises to 0.84 (0.67 with fixed creators at the same share):
-#   the survivors hold more of the exposure. The feed's own diversity (exposure entropy,
-#   CTR) does not tell reacting creators from fixed ones at this scale.
-# * **Both mitigations help the long tail, at a price in clicks.** Under the GenAI,
-#   epsilon-greedy raises the long-tail creators' share (+0.031 [+0.013, +0.048]) and
-#   lowers the creators' Gini (-0.067) with a large gain in exposure entropy (+1.0 nats)
-#   for 0.05 clicks per slate; human-only retraining raises the long tail's share most
-#   (+0.040 [+0.012, +0.067]) and lowers the Gini (-0.076) without widening what the
-#   feed shows, for 0.16 clicks per slate. Neither keeps clearly more creators active
-#   (+3.5 and +5.0, intervals reaching 0 with 4 seeds).
+#   active at the end); under it 15.4 (change -7.1 [-8.3, -5.9]). The GenAI also
+#   concentrates their impressions: the Gini of creators' impressions rises by +0.048
+#   [+0.025, +0.071] to 0.85 (0.66 with fixed creators at the same share) and the long
+#   tail's share falls further (-0.014 [-0.023, -0.004]): the survivors hold more of the
+#   exposure. Exposure entropy does not tell reacting creators from fixed ones at either
+#   share; CTR does not under the GenAI, while without it reacting creators, who move
+#   toward what was clicked, get 0.051 [0.033, 0.068] more clicks per slate.
+# * **Both mitigations help the long tail and keep more creators active; only human-only
+#   retraining costs clicks.** Under the GenAI, epsilon-greedy raises the long-tail
+#   creators' share (+0.034 [+0.022, +0.047]), keeps more creators active (+4.25 [+3.0,
+#   +5.5]) and lowers the creators' Gini (-0.075) with a large gain in exposure entropy
+#   (+0.87 nats), and CTR does not change clearly (-0.010 [-0.075, +0.054]). Human-only
+#   retraining raises the long tail's share as much (+0.033 [+0.018, +0.048]), keeps more
+#   creators active (+6.25 [+4.5, +8.0]), lowers the Gini (-0.072) and spreads the topics
+#   shown (+0.36 [+0.13, +0.58] nats) and users' tastes (+0.18 [+0.05, +0.31] nats)
+#   without clearly widening the items the feed shows (exposure entropy +0.095 [-0.033,
+#   +0.224]), for 0.11 [0.06, 0.16] clicks per slate. It drops the rows of users whose
+#   tastes drifted past the influence threshold as well as the GenAI's (both count as
+#   AI-influenced), so it trains on few rows: under the GenAI, AI-influenced rows are
+#   0.93 of the training weight (`fixed_creators` in the agents' table below).
 
 # %%
 print("\n".join(ecosystem.fate_checks(summary, vs_greedy, vs_share,
@@ -191,16 +202,21 @@ print("\n".join(ecosystem.generator_checks(vs_diagonal)))
 # %% [markdown]
 # ### Reading the figures
 #
-# At the default scale, **the GenAI's size does not change the feed clearly**: against
-# one diagonal Gaussian, neither the full covariance nor a mixture of 8 Gaussians
-# moves the topic entropy of what is shown or clicked, users' taste entropy, the
-# synthetic share of impressions or CTR beyond its interval (4 seeds; the mixture of 8
-# has the largest point estimate, +0.18 nats of exposure topic entropy, interval
-# [-0.35, +0.70]). At temperature 0.3 every family samples close to its modes, and the
-# modes of what users clicked are few, so a richer model of the clicked items' spread
-# has little room to matter; "larger models reinforce dominant signals more" is not
-# seen for the GenAI here. More seeds, a higher temperature or the `paper` scale are
-# where to look next.
+# At the default scale (8 seeds, 30 rounds), **a full covariance changes nothing clearly,
+# while a mixture of 8 Gaussians narrows users' tastes and the dashboard rewards it**.
+# Against one diagonal Gaussian, the full covariance moves none of the topic entropy of
+# what is shown or clicked, users' taste entropy, the synthetic share of impressions or
+# CTR beyond its interval. The mixture of 8 lowers users' taste entropy by 0.173 [0.110,
+# 0.236] nats, its items take a little more of the impressions (synthetic share +0.029
+# [+0.008, +0.050]) and CTR rises (+0.055 [+0.026, +0.084] clicks per slate); the topic
+# entropy of what is shown (-0.084 [-0.223, +0.056] nats) and clicked (-0.123 [-0.290,
+# +0.043] nats) is lower in point estimate only. At temperature 0.3 every family samples
+# close to its modes: one Gaussian, full or diagonal, has a single mode however it is
+# shaped, while a mixture can put one on each cluster of what users clicked, which fits
+# its items being shown and clicked more and pulling tastes onto fewer topics. So "larger
+# models reinforce dominant signals more" is seen for the GenAI here in users' tastes,
+# for the mixture and not for the full covariance. A higher temperature or the `paper`
+# scale are where to look next.
 
 # %% [markdown]
 # ## The retraining cadence
@@ -227,16 +243,18 @@ print("\n".join(ecosystem.cadence_checks(vs_every_round)))
 # %% [markdown]
 # ### Reading the figure
 #
-# The cell above prints the numbers. At the default scale (4 seeds, 30 rounds), **a
-# slower loop collapses less and clicks less**. Served every 5th round, the feed's
-# late-round exposure entropy is higher (+0.198 [+0.072, +0.324] nats), users' feeds are
-# less alike (homogenization -0.005 [-0.007, -0.004]) and their tastes keep more
-# topics (+0.091 [+0.009, +0.174] nats), for 0.055 [0.014, 0.097] fewer clicks per
-# slate. Every 2nd round moves the same way in tastes and clicks, but no change is clear
-# with 4 seeds. The mechanism: between refreshes the served model does not yet know
-# the latest clicks, so it cannot narrow onto them round by round. This is the
-# article's "faster loops": at equal interactions, a loop that closes every round
-# narrows the feed faster, and the dashboard (CTR) rewards it.
+# The cell above prints the numbers. At the default scale (8 seeds, 30 rounds), **a
+# slower loop spreads impressions over more items but does not clearly collapse less**.
+# Served every 2nd round, the feed's late-round exposure entropy is higher (+0.216
+# [+0.146, +0.285] nats); served every 5th round the point estimate is about the same
+# (+0.171) but its interval reaches 0 ([-0.100, +0.441]). Neither cadence clearly changes
+# the topics shown, how alike users' feeds are, users' taste entropy or CTR (every 5th
+# round: taste entropy +0.068 [-0.068, +0.204] nats, CTR -0.045 [-0.106, +0.017]).
+# Between refreshes the served model does not yet know the latest clicks, so it spreads
+# impressions over more items, but not over more topics. The article's "faster loops"
+# finds weak support here: at equal interactions, a loop that closes every round spreads
+# impressions over fewer items, but the topics users see, how alike their feeds are,
+# what they come to like and the dashboard (CTR) do not differ clearly.
 
 # %% [markdown]
 # ## Agentic users
@@ -273,26 +291,32 @@ print("\n".join(ecosystem.beside_checks(vs_humans, agents_mitigated, reference="
 # %% [markdown]
 # ### Reading the figure
 #
-# The cell above prints the numbers. At the default scale (4 seeds, 30 rounds):
+# The cell above prints the numbers. At the default scale (8 seeds, 30 rounds):
 #
-# * **Agents make users' feeds more alike and give users less of what they like.** With
-#   half of the user-rounds an agent's, the agents make half of the clicks (0.504) and
-#   hold half of the training weight. Homogenization rises by +0.025 [+0.009, +0.040]
-#   without the GenAI and +0.020 [+0.002, +0.038] under it, and consumption entropy
-#   falls under it (-0.128 [-0.242, -0.015] nats). True utility falls by 0.169
-#   [0.104, 0.233] per slate without the GenAI and 0.223 [0.136, 0.310] under it: the
-#   model retrains on the agents' picks, which follow its own scores rather than what
-#   users like, and its slates fit users less well. Here the dashboard does see it: CTR
-#   falls by 0.10-0.14.
-# * **Users' tastes spread.** Their taste entropy rises (+0.31 [+0.18, +0.44] nats
-#   without the GenAI): users drift toward what their agents chose, which is not what
+# * **Without the GenAI, agents make users' feeds a little more alike and give users
+#   less of what they like; under it, neither is clear.** With half of the user-rounds an
+#   agent's, the agents make half of the clicks (0.507, and 0.502 under the GenAI) and
+#   hold half of the training weight. Without the GenAI, homogenization rises by +0.009
+#   [+0.003, +0.014] and true utility falls by 0.183 [0.150, 0.215] per slate: the model
+#   retrains on the agents' picks, which follow its own scores rather than what users
+#   like, and its slates fit users less well. Here the dashboard does see it: CTR falls by
+#   0.144 [0.118, 0.170]. Under the GenAI, homogenization (+0.008 [-0.000, +0.016]), true
+#   utility (-0.095 [-0.223, +0.033]) and CTR (-0.031 [-0.123, +0.060]) do not move
+#   beyond their intervals, and consumption entropy rises a little (+0.083 [+0.017,
+#   +0.148] nats; without the GenAI it does not move clearly).
+# * **Users' tastes spread.** Without the GenAI their taste entropy rises (+0.341
+#   [+0.282, +0.400] nats): users drift toward what their agents chose, which is not what
 #   they would have chosen, so tastes move off their own topics rather than onto one.
-# * **Neither mitigation helps here.** Epsilon-greedy changes nothing clearly.
-#   Human-only retraining drops the agents' rows, but drifted users are flagged as
-#   AI-influenced too, so it keeps 3% of the training weight (the AI-influenced share
-#   goes from 0.97 to 0). Consumption then narrows further (-0.602 [-0.928, -0.277] nats
-#   against agents without it) and feeds grow more alike (+0.044 [+0.011, +0.076]).
-#   Dropping every AI-influenced row is no remedy when most rows are.
+#   Under the GenAI the rise is not clear (+0.168 [-0.072, +0.407]).
+# * **Neither mitigation helps here.** Epsilon-greedy narrows what users consume
+#   (consumption entropy -0.174 [-0.285, -0.062] nats) and changes nothing else by more
+#   than 0.002. Human-only retraining drops the agents' rows, but drifted users are
+#   flagged as AI-influenced too, so it keeps 3% of the training weight (the
+#   AI-influenced share goes from 0.97 to 0). Consumption then narrows further (-0.655
+#   [-0.745, -0.564] nats against agents without it), feeds grow more alike (+0.055
+#   [+0.042, +0.068]) and users get less of what they like (true utility -0.130 [-0.199,
+#   -0.060], CTR -0.123 [-0.198, -0.049]). Dropping every AI-influenced row is no remedy
+#   when most rows are.
 
 # %% [markdown]
 # ## AI-assisted creators
@@ -325,18 +349,24 @@ print("\n".join(ecosystem.beside_checks(vs_human, assisted_mitigated, reference=
 # %% [markdown]
 # ### Reading the figure
 #
-# The cell above prints the numbers. At the default scale (4 seeds, 30 rounds):
+# The cell above prints the numbers. At the default scale (8 seeds, 30 rounds):
 #
-# * **Without the GenAI's own items, assisted creators' items take 0.391 [0.242, 0.540]
-#   of impressions and slates get less varied** (intra-list diversity -0.067 [-0.103,
-#   -0.030]): each assisted item is pulled toward the GenAI's few modes. The topics shown
-#   and clicked, how alike feeds are and users' utility do not change clearly.
-# * **Under the GenAI's own items (0.8 of new items), assisted creators change nothing
-#   clearly**: their items get 0.074 of impressions, and the synthetic items already
-#   carry the GenAI's narrowing.
+# * **Without the GenAI's own items, assisted creators' items take 0.424 [0.354, 0.495]
+#   of impressions, slates get less varied and users get less of what they like**
+#   (intra-list diversity -0.101 [-0.130, -0.073], true utility -0.083 [-0.132, -0.033],
+#   CTR -0.068 [-0.119, -0.018]): each assisted item is pulled toward the GenAI's few
+#   modes. The topics shown narrow a little (-0.033 [-0.060, -0.005] nats) and users'
+#   taste entropy rises (+0.175 [+0.079, +0.271] nats); the topics clicked and how alike
+#   feeds are do not change clearly.
+# * **Under the GenAI's own items (0.8 of new items), assisted creators only make slates
+#   a little less varied** (intra-list diversity -0.055 [-0.081, -0.029]): their items
+#   get 0.073 of impressions, and the synthetic items already carry the GenAI's
+#   narrowing. Topics, how alike feeds are, utility and CTR do not change clearly.
 # * **Human-only retraining trades utility for variety.** It drops the assisted rows
-#   with the synthetic and the drifted users' rows: slates get more varied (+0.206
-#   [+0.025, +0.387]) and users' tastes keep more topics (+0.228 [+0.099, +0.357] nats),
-#   but feeds grow more alike (homogenization +0.030 [+0.005, +0.055]) and users get
-#   less of what they like (true utility -0.158 [-0.221, -0.096], CTR -0.118). As with
-#   agents, dropping every AI-influenced row leaves the model little to learn from.
+#   with the synthetic and the drifted users' rows: slates get more varied (+0.227
+#   [+0.162, +0.291]) and the topics shown and clicked spread (+0.329 [+0.123, +0.535] and
+#   +0.201 [+0.046, +0.355] nats), but feeds grow more alike (homogenization +0.034
+#   [+0.024, +0.044]) and users get less of what they like (true utility -0.107 [-0.183,
+#   -0.031], CTR -0.086 [-0.144, -0.028]). Users' taste entropy is higher in point
+#   estimate only (+0.120 [-0.004, +0.244] nats). As with agents, dropping every
+#   AI-influenced row leaves the model little to learn from.
