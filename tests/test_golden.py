@@ -17,9 +17,13 @@ TABLE = golden.load()
 
 def _same(expected, got):
     found = golden.first_difference(expected, got)
+    here, there = golden.host(), TABLE.get("host")
+    other_host = ("" if here == there else
+                  f" This host's CPU ({here}) is not the one that wrote the table ({there}): XLA compiles for "
+                  f"the host CPU, and the last bits can differ between CPUs.")
     assert found is None, (f"{found}\nThe golden table changed. If this change of numbers is on purpose, "
                            f"regenerate it with `python tests/golden.py --write` in its own commit "
-                           f"(golden table written under jax {TABLE['jax']}).")
+                           f"(golden table written under jax {TABLE['jax']}).{other_host}")
 
 
 @pytest.mark.parametrize("case", sorted(golden.CASES))
