@@ -1,8 +1,9 @@
 """Time to result: what a user waits for before a study's numbers exist, program by program.
 
 A study (``labkit sweep``, its notebook) compiles one program per static combination of its
-points (:func:`labkit.experiments.sweep.point_groups`), each :func:`labkit.simulate_seeds`
-over the study's seeds. For each of those programs, exactly as the sweep calls it, the
+points apart from the policy (:func:`labkit.experiments.sweep.point_groups`; every policy is
+a runtime branch of it), each :func:`labkit.simulate_seeds` over the study's seeds with
+``policy_branches=True``. For each of those programs, exactly as the sweep calls it, the
 ``program`` rows time the stages of ``jax.stages``: ``trace_s`` (Python to jaxpr),
 ``lower_s`` (to StableHLO), ``xla_compile_s`` (XLA's compile; ``compile_s`` is the sum, as
 in the other rows), ``first_run_s`` (the first call of the compiled program, compile
@@ -30,8 +31,8 @@ from labkit.experiments import load
 from labkit.experiments.sweep import point_groups, sweep_points
 from labkit.sim import loop
 
-# The study timed by default, at its default scale: three programs (greedy, softmax, MMR) of
-# the MF world every mitigation study shares.
+# The study timed by default, at its default scale: the MF world every mitigation study
+# shares, one program for its three policies (greedy, softmax, MMR).
 PROGRAMS_STUDY = "experiments/stochasticity.yaml"
 
 # The issue's targets for a default-scale study program (reported, never asserted).
@@ -46,16 +47,16 @@ def bench_programs(study: str | os.PathLike, scale: str | None, repeats: int) ->
     rows = []
     for group in point_groups(sweep_points(experiment)):
         config = group[0].config
-        static, params = config.static, config.params
-        args = (static, params, keys, False)  # as labkit.simulate_seeds calls it
+        (static, index), params = loop.branched(config), config.params
+        args = (static, params, keys, False, index)  # as labkit.simulate_seeds(..., policy_branches=True) calls it
         with tempfile.TemporaryDirectory(prefix="labkit-bench-cache-") as folder, \
                 compilation_cache_at(folder, min_compile_secs=0.0):
             jax.clear_caches()  # nothing traced or compiled in this process is reused
-            compiled, stages, *_ = stages_timed(loop._simulate_seeds, *args)
-            first_run_s = median_time(lambda: compiled(params, keys), 1)
-            run_s = median_time(lambda: compiled(params, keys), repeats)
+            compiled, stages, *_ = stages_timed(loop._simulate_seeds_branched, *args)
+            first_run_s = median_time(lambda: compiled(params, keys, index), 1)
+            run_s = median_time(lambda: compiled(params, keys, index), repeats)
             jax.clear_caches()
-            warm = stages_timed(loop._simulate_seeds, *args).seconds
+            warm = stages_timed(loop._simulate_seeds_branched, *args).seconds
         gflops = matmul_gflops(min(static.block_users, static.n_users), static.n_topics, static.n_items)
         arms = ", ".join(dict.fromkeys(point.arm for point in group))
         rows.append({**_row("program", arms, config, len(experiment.seeds), compiled, sum(stages.values()),

@@ -33,7 +33,11 @@ its resolved config and the study's seed list only, whatever else the sweep hold
 
 *Cost.* Compilation is unchanged: params are traced arguments, so all points of one
 static combination share a single compiled program (one compile per static combination
-per process, as with ``simulate_grid``). What is lost is vectorization across points:
+per process, as with ``simulate_grid``). The policy, a static lever, is not a combination
+of its own here: every point runs the program that holds all policies as runtime branches
+(``simulate_seeds(..., policy_branches=True)``, a ``lax.switch`` on a traced index), whose
+numbers are the plain program's bit for bit and whose compile costs about one policy's, so
+points that differ only in their policy share one compile, across studies too. What is lost is vectorization across points:
 points run one after another instead of side by side. On a CPU, where one point with
 a few seeds already fills the cores, this costs little; on an accelerator with small
 worlds, use more seeds per point, or fan points out over Dask workers. Changing the
@@ -49,7 +53,7 @@ when ``scheduler`` is None, else the scheduler at that address); each task compu
 points and writes their files itself, so ``out_dir`` must be on a filesystem that the
 workers and this driver share. The driver then checks and reads the point files and
 assembles the same table as the local executor. A point group is the points of one
-static combination (one compiled program), so a worker compiles once per group.
+compiled program, so a worker compiles once per group.
 """
 
 from __future__ import annotations
@@ -118,10 +122,14 @@ def point_path(out_dir: str | os.PathLike, config_hash: str) -> Path:
 
 
 def point_groups(points: Iterable[Point]) -> list[list[Point]]:
-    """Distinct points (by hash), grouped by static combination in order of first appearance."""
+    """Distinct points (by hash), grouped by compiled program in order of first appearance:
+    by static combination apart from the policy, which every point's program holds as a
+    runtime branch (:func:`labkit.sim.loop.branched`)."""
+    from labkit.sim.loop import branched_static
+
     groups: dict[Any, dict[str, Point]] = {}
     for point in points:
-        groups.setdefault(point.config.static, {}).setdefault(point.config_hash, point)
+        groups.setdefault(branched_static(point.config.static), {}).setdefault(point.config_hash, point)
     return [list(group.values()) for group in groups.values()]
 
 
@@ -154,7 +162,7 @@ def simulated_point(config: Config, seeds: Sequence[int], env: Mapping[str, str]
     from labkit.sim.loop import simulate_seeds
 
     start = time.perf_counter()
-    state, metrics = simulate_seeds(config, list(seeds), progress=False)
+    state, metrics = simulate_seeds(config, list(seeds), progress=False, policy_branches=True)
     metrics = jax.device_get(metrics)
     frame = metrics_frame(metrics, seeds, config_hash=config.hash())
     frame.attrs[POINT_META] = json.dumps({

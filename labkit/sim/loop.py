@@ -35,9 +35,12 @@ from labkit.sim.measure import METRIC_NAMES  # noqa: F401 (re-exported: labkit.M
 from labkit.sim.devices import devices_for, over_devices
 from labkit.sim.prng import unrolled_threefry
 from labkit.sim.policies import (BONUS_JITTER, NEG, POLICIES, SCORE_UNITS, Slate, SlateContext, coin_log_prob,
-                                 novelty_bonus, slate_log_prob, source_parity)
+                                 novelty_bonus, slate_log_prob, source_parity, switched)
 from labkit.sim.recommenders import RECOMMENDERS, Observation
 from labkit.sim.capacity import every_round_reader, log_rounds  # noqa: F401 (re-exported: loop.log_rounds)
+
+# The policies of the branched program (:func:`branched`), in the registry's order.
+POLICY_BRANCHES = tuple(POLICIES)
 
 
 class State(NamedTuple):
@@ -105,8 +108,8 @@ def create(key: Array, state: State, static: Static, params: Params, generator: 
     return state._replace(catalog=catalog, exposure=state.exposure.at[slots].set(0.0))
 
 
-def step(static: Static, params: Params, state: State, key: Array, score: bool = False
-         ) -> tuple[State, dict[str, Array]]:
+def step(static: Static, params: Params, state: State, key: Array, score: bool = False,
+         branch: Array | None = None) -> tuple[State, dict[str, Array]]:
     """One round of the feedback loop, the seven steps of DESIGN.md in order.
 
     1. creation: human creators and the GenAI add ``new_items`` to the catalog's ring
@@ -167,7 +170,7 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
     context = SlateContext(alive=catalog.alive, exposure=state.exposure, features=catalog.features)
     consumed = consumed_history(state.log, catalog) if static.consumption == "once" else None
     slate, predicted_share, slate_score = recommend(k_recommend, served_recommender, Observation(catalog, users),
-                                                    context, static, params, consumed, score, state.log)
+                                                    context, static, params, consumed, score, state.log, branch)
     strategy = data_mod.strategy(static)
     ranked_items = slate.items
     if strategy.slate is not None:  # a strategy that changes what is shown (reserve's exploration stream)
@@ -312,7 +315,8 @@ def consumed_history(log: data_mod.Log, catalog: world_mod.Catalog
 
 def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContext, static: Static,
               params: Params, consumed: tuple[Array, Array] | None = None, score: bool = False,
-              log: data_mod.Log | None = None) -> tuple[Slate, Float[Array, "*share"], Params | None]:
+              log: data_mod.Log | None = None, branch: Array | None = None
+              ) -> tuple[Slate, Float[Array, "*share"], Params | None]:
     """Score users block by block and turn each block's scores into slates.
 
     Memory holds one ``block_users x items`` score matrix at a time, never all of
@@ -334,7 +338,11 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     (from a key folded off the block's, so no other draw changes). Under ``source_parity = "slate"`` each slate
     holds the catalog's synthetic share (:func:`labkit.sim.policies.source_parity`).
     """
-    recommender, policy = RECOMMENDERS[static.recommender], POLICIES[static.policy]
+    recommender = RECOMMENDERS[static.recommender]
+    if branch is not None and score:
+        raise ValueError("recommend: the score-function estimator reads the policy from static; "
+                         "branch= is for the exact loop's plain runs")
+    policy = POLICIES[static.policy] if branch is None else switched(POLICY_BRANCHES, branch)
     n_users, k = static.n_users, static.slate_size
     block = min(static.block_users, n_users)
     n_blocks = -(-n_users // block)
@@ -432,7 +440,7 @@ def refit_generator(generator: gen_mod.GenAI, consumed_features: Float[Array, "u
 
 
 def run_rounds(static: Static, params: Params, state: State, keys: Array, progress: bool = False,
-               score: bool = False) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
+               score: bool = False, branch: Array | None = None) -> tuple[State, dict[str, Float[Array, "rounds"]]]:
     """The one driver: :func:`step` scanned from ``state``, one round per key of ``keys``.
 
     Returns the final state and each metric's series over those rounds. ``progress``
@@ -442,15 +450,16 @@ def run_rounds(static: Static, params: Params, state: State, keys: Array, progre
     def body(state, key):
         if progress:
             jax.debug.callback(_progress.tick, state.round)
-        return step(static, params, state, key, score)
+        return step(static, params, state, key, score, branch)
 
     return jax.lax.scan(body, state, keys)
 
 
-def _run(static: Static, params: Params, key: Array, progress: bool = False, score: bool = False):
+def _run(static: Static, params: Params, key: Array, progress: bool = False, score: bool = False,
+         branch: Array | None = None):
     k_init, k_rounds = jax.random.split(key)
     return run_rounds(static, params, init_state(k_init, static, params),
-                      jax.random.split(k_rounds, static.rounds), progress, score)
+                      jax.random.split(k_rounds, static.rounds), progress, score, branch)
 
 
 class _Progress:
@@ -492,6 +501,25 @@ def _simulate_seeds(static: Static, params: Params, keys: Array, progress: bool 
 
 
 @partial(jax.jit, static_argnums=(0, 3))
+def _simulate_seeds_branched(static: Static, params: Params, keys: Array, progress: bool, branch: Array):
+    return jax.vmap(lambda k: _run(static, params, k, progress, branch=branch))(keys)
+
+
+def branched_static(static: Static) -> Static:
+    """The static part of the program with every policy as a runtime branch: ``static`` with
+    its policy set to the first of :data:`POLICY_BRANCHES`, so statics that differ only in
+    their policy give the same program."""
+    return dataclasses.replace(static, policy=POLICY_BRANCHES[0])
+
+
+def branched(config: Config) -> tuple[Static, Array]:
+    """``config``'s program with every policy as a runtime branch
+    (:func:`labkit.sim.policies.switched`): its static part (:func:`branched_static`) and the
+    traced index of ``config.policy`` among :data:`POLICY_BRANCHES`."""
+    return branched_static(config.static), jnp.int32(POLICY_BRANCHES.index(config.policy))
+
+
+@partial(jax.jit, static_argnums=(0, 3))
 def _simulate_grid(static: Static, params: Params, keys: Array, progress: bool = False):
     over_seeds = jax.vmap(lambda p, k: _run(static, p, k, progress), in_axes=(None, 0))
     return over_devices(jax.vmap(over_seeds, in_axes=(0, None)), params, keys)  # points split
@@ -516,19 +544,27 @@ def seed_keys(seeds) -> Array:
     return jax.vmap(jax.random.key)(jnp.asarray(list(seeds), dtype=jnp.uint32))
 
 
-def simulate_seeds(config: Config, seeds, progress: bool = False, memory_check: bool = True
-                   ) -> tuple[State, dict[str, Float[Array, "seeds rounds"]]]:
+def simulate_seeds(config: Config, seeds, progress: bool = False, memory_check: bool = True,
+                   policy_branches: bool = False) -> tuple[State, dict[str, Float[Array, "seeds rounds"]]]:
     """Run the same config for several integer seeds in one vmapped, compiled call.
 
     Seed ``s`` uses ``jax.random.key(s)``, so its numbers are the same whether it runs
     alone or in a batch. ``progress=True`` ticks :func:`progress_bar` once per round.
     A NaN or inf anywhere raises :class:`NumericalError` naming round, seed and quantity.
     Seeds that would not fit in memory together are refused first (:func:`check_memory`).
+    ``policy_branches=True`` runs the program that holds every policy as a runtime branch
+    (:func:`branched`): configs that differ only in ``policy`` then share one compile, and
+    the numbers are those of the plain program (``tests/test_policy_branches.py`` checks
+    it bit for bit); a sweep runs every point this way.
     """
     seeds = list(seeds)
     check_memory(config.static, seeds=len(seeds), check=memory_check)
     with unrolled_threefry():
-        state, metrics = _simulate_seeds(config.static, config.params, seed_keys(seeds), progress)
+        if policy_branches:
+            static, index = branched(config)
+            state, metrics = _simulate_seeds_branched(static, config.params, seed_keys(seeds), progress, index)
+        else:
+            state, metrics = _simulate_seeds(config.static, config.params, seed_keys(seeds), progress)
     return state, check_finite(metrics, seeds)
 
 

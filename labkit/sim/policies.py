@@ -409,6 +409,18 @@ POLICIES: dict[str, Policy] = {
 }
 
 
+def switched(names: tuple[str, ...], index: Int[Array, ""]) -> Policy:
+    """The policy ``names[index]``, chosen at run time: the policies of ``names`` are the
+    branches of one ``lax.switch`` on a traced ``index``, so one compiled program serves
+    them all (:func:`labkit.sim.loop.simulate_seeds` with ``policy_branches=True``). Only the
+    branch taken runs; its draws and its slate are those of the policy called alone."""
+    def run(key, scores, context, params, k) -> Slate:
+        branches = [(lambda f: lambda a, b, c, d: f(a, b, c, d, k))(POLICIES[name]) for name in names]
+        return jax.lax.switch(index, branches, key, scores, context, params)
+
+    return run
+
+
 LEVERS = (
     Lever("policy", STATIC, str, "greedy", "how scores become a slate", choices=POLICIES),
     Lever("temperature", PARAM, float, 1.0, "softmax policy: Plackett-Luce sampling temperature",
