@@ -23,7 +23,7 @@ def machine_of_24_gib(monkeypatch):
     def compiled(*args, **kwargs):
         raise AssertionError("a simulation was compiled and run")
 
-    for name in ("_simulate", "_simulate_seeds", "_simulate_grid"):
+    for name in ("_simulate", "_simulate_seeds", "_simulate_seeds_branched", "_simulate_grid"):
         monkeypatch.setattr(loop, name, compiled)
 
 
@@ -76,6 +76,7 @@ def test_the_override_runs_it_anyway(machine_of_24_gib, monkeypatch, tmp_path):
         raise Ran
 
     monkeypatch.setattr(loop, "_simulate_seeds", reached)
+    monkeypatch.setattr(loop, "_simulate_seeds_branched", reached)  # labkit run's program (every policy a branch)
     with pytest.raises(Ran):
         labkit.simulate_seeds(config, [0], memory_check=False)
     with monkeypatch.context() as env:
