@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds is not None and args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds}: allowed: a count >= 1")
     seeds = list(range(args.seed_start, args.seed_start + args.seeds)) if args.seeds else list(experiment.seeds)
-    check_memory(config.static, seeds=len(seeds))  # before anything else is imported or computed
+    # before anything else is computed; the run is simulated_point's program, every policy a branch
+    check_memory(config.static, seeds=len(seeds), policy_branches=True)
     out = Path(args.out)
 
     from labkit.experiments.results import manifest, write_json, write_table

@@ -108,6 +108,30 @@ def test_sweep_and_bench_refuse_every_world_before_computing_any(machine_of_24_g
     assert "5000000 users x 100000 items x 50 rounds (content): needs about" in capsys.readouterr().err
 
 
+def test_the_program_with_every_policy_as_a_branch_is_judged_by_its_largest_branch(monkeypatch):
+    # one block of users: greedy ranks the scores in place (the estimate's one copy), softmax and
+    # mmr hold more; the program that may take any of the branches is held to the largest
+    config = labkit.Config.from_dict(n_users=20_000, n_items=200_000, initial_items=200_000, rounds=2,
+                                     block_users=20_000, recommender="content", policy="greedy")
+    alone = loop.estimate_memory(config.static).total
+    branches = {name: loop.estimate_memory(config.replace(policy=name).static).total for name in loop.POLICY_BRANCHES}
+    largest = loop.largest_branch(config.static)
+    assert loop.estimate_memory(largest).total == max(branches.values()) > alone
+    assert largest.policy == max(branches, key=branches.get) != "greedy"
+    between = (alone + max(branches.values())) // 2
+    monkeypatch.setattr(memory, "free_memory", lambda device=None: memory.Free(between, "available on this host"))
+    loop.check_memory(config.static, seeds=1)  # the plain greedy program fits: nothing raised
+    with pytest.raises(memory.WorldTooLarge, match="scoring blocks dominates"):
+        loop.check_memory(config.static, seeds=1, policy_branches=True)
+
+    def compiled(*args, **kwargs):
+        raise AssertionError("a simulation was compiled and run")
+
+    monkeypatch.setattr(loop, "_simulate_seeds_branched", compiled)
+    with pytest.raises(memory.WorldTooLarge):
+        labkit.simulate_seeds(config, [0], policy_branches=True)
+
+
 def test_normal_worlds_pass_the_check_without_compiling(machine_of_24_gib):
     for study_scale in ({}, dict(n_users=100_000, n_items=10_000, initial_items=10_000, rounds=10)):
         loop.check_memory(labkit.Config.from_dict(study_scale).static, seeds=8)

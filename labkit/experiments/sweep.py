@@ -305,7 +305,7 @@ def run_sweep(experiment: Experiment | str | os.PathLike, out_dir: str | os.Path
         from labkit.sim.loop import check_memory
 
         for group in groups:
-            check_memory(group[0].config.static, seeds=len(seeds))
+            check_memory(group[0].config.static, seeds=len(seeds), policy_branches=True)
     if groups:
         run_groups = _run_local if executor == "local" else functools.partial(_run_dask, scheduler=scheduler)
         run_groups(groups, seeds, out_dir, progress, desc=f"{experiment.name}: point groups")

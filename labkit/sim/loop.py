@@ -558,7 +558,7 @@ def simulate_seeds(config: Config, seeds, progress: bool = False, memory_check: 
     it bit for bit); a sweep runs every point this way.
     """
     seeds = list(seeds)
-    check_memory(config.static, seeds=len(seeds), check=memory_check)
+    check_memory(config.static, seeds=len(seeds), check=memory_check, policy_branches=policy_branches)
     with unrolled_threefry():
         if policy_branches:
             static, index = branched(config)
@@ -601,9 +601,20 @@ def estimate_memory(static: Static, seeds: int = 1, points: int = 1) -> memory.E
     return memory.estimate(static, state_shape(static), seeds * on_one, len(measure.METRICS))
 
 
-def check_memory(static: Static, seeds: int = 1, points: int = 1, check: bool = True) -> None:
+def largest_branch(static: Static) -> Static:
+    """``static`` with the policy of :data:`POLICY_BRANCHES` whose world
+    :func:`estimate_memory` judges largest: the bound on the program that holds every
+    policy as a branch (``policy_branches=True``), since any branch may be the one taken."""
+    return max((dataclasses.replace(static, policy=name) for name in POLICY_BRANCHES),
+               key=lambda candidate: estimate_memory(candidate).per_world)
+
+
+def check_memory(static: Static, seeds: int = 1, points: int = 1, check: bool = True,
+                 policy_branches: bool = False) -> None:
     """Refuse (:class:`labkit.sim.memory.WorldTooLarge`) ``seeds x points`` worlds of
-    ``static`` whose estimated memory exceeds what the first local device has free.
+    ``static`` whose estimated memory exceeds what the first local device has free; with
+    ``policy_branches``, worlds of the program that holds every policy as a runtime branch,
+    judged by its largest branch (:func:`largest_branch`).
 
     Skipped when ``check`` is False, inside :func:`labkit.sim.memory.unchecked`
     (``--no-memory-check``) or with ``LABKIT_MEMORY_CHECK=0``. The message names the
@@ -612,6 +623,8 @@ def check_memory(static: Static, seeds: int = 1, points: int = 1, check: bool = 
     """
     if not (check and memory.enabled()):
         return
+    if policy_branches:
+        static = largest_branch(static)
     est = estimate_memory(static, seeds, points)
     free = memory.free_memory()
     if free is None or est.total <= free.bytes:
