@@ -86,7 +86,7 @@ def relaxation_check(config: Config, seeds: Sequence[int], temperatures: Sequenc
     from labkit.sim.loop import simulate_seeds
 
     seeds = list(seeds)
-    runs = [(0.0, "exact", simulate_seeds(config, seeds)[1])]
+    runs = [(0.0, "exact", simulate_seeds(config, seeds, policy_branches=True)[1])]  # the sweeps' program
     runs += [(float(tau), "relaxed", relaxed_metrics(config, seeds, tau)) for tau in temperatures]
     return pd.DataFrame([{"tau": tau, "loop": loop, "seed": seed,
                           **{m: float(np.asarray(objective(m, "late", relaxed_loop=False)(values))[i])

@@ -113,8 +113,9 @@ def _step_values(static: Static, objective_: Objective, names: tuple[str, ...], 
 
 
 def _exact(config: Config, objective_: Objective, seeds) -> tuple[np.ndarray, np.ndarray]:
-    """The objective and the CTR (reduced as the objective is) of the exact loop, per seed."""
-    metrics = jax.device_get(simulate_seeds(config, seeds)[1])
+    """The objective and the CTR (reduced as the objective is) of the exact loop, per seed
+    (the program a sweep runs, every policy a branch: one compile serves every policy)."""
+    metrics = jax.device_get(simulate_seeds(config, seeds, policy_branches=True)[1])
     return (np.asarray(objective_(metrics), dtype=np.float64),
             np.asarray(ctr_objective(objective_)(metrics), dtype=np.float64))
 

@@ -146,6 +146,10 @@ def step(static: Static, params: Params, state: State, key: Array, score: bool =
         the policy's sampling, the reserve stream's coins, the clicks), for the
         score-function estimator (:mod:`labkit.grad.score`). The draws themselves, and
         every other number, are the same as without it.
+      branch: None, or a traced int32 index into :data:`POLICY_BRANCHES`: the policy is
+        then that branch of one ``lax.switch`` (:func:`labkit.sim.policies.switched`), not
+        ``static.policy``, so one compiled program serves every policy (:func:`branched`);
+        its draws and slates are the named policy's. Not with ``score``.
 
     Returns:
       The state after the round, and the round's metrics (a dict of scalars, plus the
@@ -337,6 +341,7 @@ def recommend(key: Array, rec_state: Any, obs: Observation, context: SlateContex
     scaled per user and item by a uniform draw of :data:`labkit.sim.policies.BONUS_JITTER`
     (from a key folded off the block's, so no other draw changes). Under ``source_parity = "slate"`` each slate
     holds the catalog's synthetic share (:func:`labkit.sim.policies.source_parity`).
+    ``branch``: as in :func:`step`, the policy as a runtime branch (not with ``score``).
     """
     recommender = RECOMMENDERS[static.recommender]
     if branch is not None and score:
