@@ -64,8 +64,14 @@ def tiny_reproduction():
 # --no-loadscope-reorder) in collection order to whichever worker is free, so starting
 # with the longest ones keeps one long module from running alone at the end.
 LONGEST_FIRST = ("test_notebooks.py", "test_grad.py")
+# ... and last, the modules that compute the reproductions at their tiny scale, as notebook
+# 00 does in test_notebooks' fixture: by the time a worker reaches them, that fixture has
+# usually put their programs in the shared compilation cache, so they load, not compile.
+AFTER_THE_NOTEBOOKS = ("test_golden.py", "test_reproduce_degenerate.py", "test_reproduce_chaney.py",
+                       "test_reproduce_source_bias.py", "test_reproduce_golden_ratio.py")
 
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    rank.update({name: len(rank) + 1 + i for i, name in enumerate(AFTER_THE_NOTEBOOKS)})
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
