@@ -147,7 +147,10 @@ def run_notebook(notebook: Path, out_root: Path, parameters: Mapping[str, Any],
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters={**parameters, "out_dir": str(out_dir)},
-            kernel_name=kernel, cwd=str(cwd), progress_bar=progress)
+            kernel_name=kernel, cwd=str(cwd), progress_bar=progress,
+            # the kernel process's own log (its start-up notices) stays quiet below errors;
+            # what a cell prints or warns goes to the executed notebook as before
+            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as err:
         raise NotebookFailed(notebook, output, err.cell_index, err.exec_count, err.source or "",
                              err.ename, err.evalue, _source_cell(notebook, err.source or "")) from None
